@@ -1,0 +1,3 @@
+from pmd_tui.cli import main
+
+main()

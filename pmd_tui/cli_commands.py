@@ -1,0 +1,1 @@
+"""Sub-commands beyond intake and listing (checks, decisions, captioning, publishing, statistics)."""

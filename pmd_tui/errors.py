@@ -1,0 +1,23 @@
+"""Errors that reach the user as one clear line (never a traceback)."""
+
+
+class PmdError(Exception):
+    """A problem the user can act on; its message is printed as a single line."""
+
+    exit_code = 2
+
+
+class InputError(PmdError):
+    """Bad input: a broken archive, an unknown id, an unreadable file."""
+
+
+class StateError(PmdError):
+    """An action that the submission's current state does not allow."""
+
+
+class RuleError(PmdError):
+    """An action refused by a rule (approving with a failing finding, say)."""
+
+
+class NetworkError(PmdError):
+    """A download or remote API call that failed."""

@@ -1,0 +1,1 @@
+"""Image facts shared by intake, checks, previews and publishing."""

@@ -1,0 +1,1 @@
+"""Taking submissions in: safe unpacking, normalisation to the kohya layout, queue insertion."""

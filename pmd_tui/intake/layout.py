@@ -1,0 +1,146 @@
+"""Normalising an unpacked upload to the kohya layout: one folder of ``name.ext`` + ``name.txt``.
+
+Pure planning over relative paths, so the rules are easy to test; ``intake.service`` applies the plan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from pmd_tui.imaging.probe import is_image_name
+
+CAPTION_EXTS = (".txt", ".caption", ".cap")
+README_NAMES = ("readme.txt", "readme.md", "readme", "readme.markdown")
+REPEAT_DIR = re.compile(r"^(?P<n>\d+)_(?P<concept>.+)$")
+
+
+@dataclass
+class PlannedFile:
+    name: str  # name in the staged (and published) folder
+    original_path: str
+    kind: str  # image | orphan-caption | readme | other
+    caption_path: str | None = None
+
+
+@dataclass
+class LayoutPlan:
+    files: list[PlannedFile] = field(default_factory=list)
+    readme_path: str | None = None
+    unwrapped: str | None = None
+    folders: dict[str, int] = field(default_factory=dict)  # flattened folder -> image count
+    repeats: int | None = None
+    concept: str | None = None
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    extra_captions: list[str] = field(default_factory=list)
+
+    @property
+    def images(self) -> list[PlannedFile]:
+        return [f for f in self.files if f.kind == "image"]
+
+
+def _common_prefix(paths: list[PurePosixPath]) -> tuple[str, ...]:
+    dirs = [p.parts[:-1] for p in paths]
+    if not dirs:
+        return ()
+    prefix = dirs[0]
+    for d in dirs[1:]:
+        n = 0
+        while n < min(len(prefix), len(d)) and prefix[n] == d[n]:
+            n += 1
+        prefix = prefix[:n]
+    return prefix
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "folder"
+
+
+def plan_layout(paths: list[str]) -> LayoutPlan:
+    plan = LayoutPlan()
+    posix = [PurePosixPath(p) for p in paths]
+    prefix = _common_prefix(posix)
+    # Unwrap the single top-level folder(s), but keep a kohya repeat folder visible for its count.
+    keep = len(prefix)
+    for i, part in enumerate(prefix):
+        if REPEAT_DIR.match(part):
+            keep = i
+            break
+    prefix = prefix[:keep]
+    if prefix:
+        plan.unwrapped = "/".join(prefix)
+    rel = {p.as_posix(): PurePosixPath(*p.parts[len(prefix):]) for p in posix}
+
+    by_dir: dict[PurePosixPath, list[str]] = defaultdict(list)
+    for orig, r in rel.items():
+        by_dir[r.parent].append(orig)
+
+    readme_candidates = sorted(
+        (o for o, r in rel.items() if r.name.lower() in README_NAMES),
+        key=lambda o: (len(rel[o].parts), README_NAMES.index(rel[o].name.lower())),
+    )
+    if readme_candidates:
+        plan.readme_path = readme_candidates[0]
+
+    used_captions: set[str] = set()
+    images: list[tuple[str, str | None]] = []
+    for d in sorted(by_dir, key=lambda p: p.as_posix()):
+        members = sorted(by_dir[d])
+        caption_index: dict[str, list[str]] = defaultdict(list)
+        for o in members:
+            r = rel[o]
+            if r.suffix.lower() in CAPTION_EXTS and o not in readme_candidates:
+                caption_index[r.stem.lower()].append(o)
+        for o in members:
+            r = rel[o]
+            if not is_image_name(r.name):
+                continue
+            cands = caption_index.get(r.stem.lower(), [])
+            # exact-case .txt first, then any-case .txt, then .caption / .cap
+            cands = sorted(cands, key=lambda c: (CAPTION_EXTS.index(rel[c].suffix.lower()), rel[c].stem != r.stem))
+            cap = next((c for c in cands if c not in used_captions), None)
+            if cap:
+                used_captions.add(cap)
+                for extra in cands:
+                    if extra != cap and extra not in used_captions and rel[extra].suffix.lower() != ".txt":
+                        plan.extra_captions.append(extra)
+            images.append((o, cap))
+        if d.parts and any(is_image_name(rel[o].name) for o in members):
+            n = sum(1 for o in members if is_image_name(rel[o].name))
+            plan.folders[d.as_posix()] = n
+            for part in d.parts:
+                m = REPEAT_DIR.match(part)
+                if m and plan.repeats is None:
+                    plan.repeats = int(m.group("n"))
+                    plan.concept = m.group("concept").strip()
+
+    names = Counter(rel[o].name for o, _ in images)
+    taken: set[str] = set()
+    for o, cap in images:
+        r = rel[o]
+        name = r.name
+        if names[name] > 1 and name in taken:
+            base = _slug("_".join(r.parent.parts)) + "_" + name
+            candidate, i = base, 2
+            while candidate in taken or candidate in names:
+                candidate = f"{PurePosixPath(base).stem}_{i}{r.suffix}"
+                i += 1
+            plan.renamed.append((o, candidate))
+            name = candidate
+        taken.add(name)
+        plan.files.append(PlannedFile(name=name, original_path=o, kind="image", caption_path=cap))
+
+    for o, r in sorted(rel.items()):
+        if o in used_captions or o == plan.readme_path or is_image_name(r.name):
+            continue
+        kind = "orphan-caption" if r.suffix.lower() in CAPTION_EXTS else "other"
+        if o in plan.extra_captions:
+            kind = "extra-caption"
+        elif o in readme_candidates:
+            kind = "other"
+        plan.files.append(PlannedFile(name=r.name, original_path=o, kind=kind))
+    if plan.readme_path:
+        plan.files.append(PlannedFile(name="readme.txt", original_path=plan.readme_path, kind="readme"))
+    return plan

@@ -1,0 +1,166 @@
+"""Taking one upload into the queue, all or nothing.
+
+Work happens in a private temporary folder; only when the staged copy is complete is it moved into
+place and the submission inserted in a single transaction. Any failure removes the temporary folder,
+so the queue and the data folder are never left half-changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+from pmd_tui.config import Settings
+from pmd_tui.errors import InputError
+from pmd_tui.imaging.probe import probe
+from pmd_tui.intake import readme as readme_parse
+from pmd_tui.intake.archive import Unpacked, copy_folder, unpack_zip
+from pmd_tui.intake.layout import plan_layout
+from pmd_tui.intake.text import decode_text
+from pmd_tui.store import QueueStore
+
+Progress = Callable[[str], None]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def default_name(source: Path) -> str:
+    stem = source.stem if source.is_file() else source.name
+    return re.sub(r"\s+", " ", stem.replace("_", " ").replace("-", " ")).strip() or "submission"
+
+
+def add_source(
+    store: QueueStore,
+    settings: Settings,
+    source: str | os.PathLike,
+    *,
+    name: str | None = None,
+    issue: int | None = None,
+    submitter: str | None = None,
+    extra: dict | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Unpack ``source`` (a zip or a folder) into the queue and return the new submission's id."""
+    say = progress or (lambda _msg: None)
+    src = Path(source).expanduser()
+    if not src.exists():
+        raise InputError(f"{source}: no such file or folder")
+    if src.is_dir():
+        kind = "folder"
+    elif src.suffix.lower() == ".zip" or zipfile.is_zipfile(src):
+        kind = "zip"
+    else:
+        raise InputError(f"{src.name}: not a .zip file or a folder")
+
+    uid = uuid.uuid4().hex
+    tmp = store.data_dir / "tmp" / uid
+    final = store.data_dir / "submissions" / uid
+    extract_dir = tmp / "extract"
+    extract_dir.mkdir(parents=True)
+    moved = False
+    try:
+        say(f"unpacking {src.name}")
+        if kind == "zip":
+            unpacked = unpack_zip(src, extract_dir, settings.limits)
+        else:
+            unpacked = copy_folder(src, extract_dir, settings.limits)
+        record, files, notes = _stage(unpacked, tmp / "files")
+        if not any(f["kind"] == "image" for f in files):
+            why = f" ({len(unpacked.refused)} entries refused: {unpacked.refused[0].reason})" if unpacked.refused else ""
+            raise InputError(f"{src.name}: no images found{why}")
+        upload = tmp / "upload"
+        upload.mkdir()
+        if kind == "zip":
+            shutil.copy2(src, upload / src.name)
+        shutil.rmtree(extract_dir)
+        record.update(
+            uid=uid,
+            name=name or default_name(src),
+            source=str(src.resolve()),
+            source_kind=kind,
+            issue_number=issue,
+            submitter=submitter,
+        )
+        if extra:
+            record.update(extra)
+        _fill_from_text(record)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        moved = True
+        say(f"adding {sum(f['kind'] == 'image' for f in files)} images to the queue")
+        return store.add_submission(record, files, notes, actor=settings.actor)
+    except BaseException:
+        if moved:
+            shutil.rmtree(final, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            (store.data_dir / "tmp").rmdir()
+        except OSError:
+            pass
+
+
+def _fill_from_text(record: dict) -> None:
+    """Trigger words, captioning method and concept type, as the contributor wrote them."""
+    texts = [record.get("readme_text"), record.get("issue_text")]
+    for key, fn in (("trigger_words", readme_parse.trigger_words), ("caption_method", readme_parse.caption_method)):
+        if not record.get(key):
+            record[key] = next((v for v in (fn(t) for t in texts) if v), None)
+    if not record.get("concept_type"):
+        record["concept_type"] = readme_parse.concept_type(record.get("concept"), *texts)
+
+
+def _stage(unpacked: Unpacked, staged: Path) -> tuple[dict, list[dict], list[dict]]:
+    """Build the kohya-layout staged folder and the rows that describe it."""
+    staged.mkdir(parents=True)
+    root = unpacked.root
+    plan = plan_layout(unpacked.files)
+    files: list[dict] = []
+    notes: list[dict] = [{"kind": "refused", "path": r.path, "detail": r.reason} for r in unpacked.refused]
+    notes += [{"kind": "junk", "path": j, "detail": None} for j in unpacked.junk]
+    notes += [{"kind": "flattened", "path": d, "detail": str(n)} for d, n in plan.folders.items()]
+    notes += [{"kind": "renamed", "path": o, "detail": new} for o, new in plan.renamed]
+    if plan.unwrapped:
+        notes.append({"kind": "unwrapped", "path": plan.unwrapped, "detail": None})
+    record: dict = {"repeats": plan.repeats, "concept": plan.concept}
+    for pf in plan.files:
+        src = root / pf.original_path
+        row: dict = {
+            "name": pf.name,
+            "original_path": pf.original_path,
+            "kind": pf.kind,
+            "size_bytes": src.stat().st_size,
+        }
+        if pf.kind == "image":
+            dest = staged / pf.name
+            os.replace(src, dest)
+            row["sha256"] = sha256_file(dest)
+            row.update(probe(dest))
+            if pf.caption_path:
+                text, enc = decode_text((root / pf.caption_path).read_bytes())
+                row.update(caption=text, caption_source="submitted", caption_encoding=enc,
+                           caption_file=pf.caption_path)
+                (staged / (Path(pf.name).stem + ".txt")).write_text(text + "\n", encoding="utf-8")
+        elif pf.kind == "readme":
+            text, enc = decode_text(src.read_bytes())
+            record["readme_text"] = text
+            row["caption_encoding"] = enc
+            (staged / "readme.txt").write_text(text + "\n", encoding="utf-8")
+        elif pf.kind in ("orphan-caption", "extra-caption"):
+            text, enc = decode_text(src.read_bytes())
+            row.update(caption=text, caption_encoding=enc)
+        files.append(row)
+    return record, files, notes

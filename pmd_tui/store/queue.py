@@ -1,0 +1,402 @@
+"""QueueStore: every read and write of the review queue goes through here.
+
+SQLite in WAL mode with a generous busy timeout lets the TUI and a headless command share one file.
+Writes run in ``BEGIN IMMEDIATE`` transactions, and state changes are compare-and-set, so two
+processes can never both approve, publish or half-write the same submission.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+
+from pmd_tui.errors import InputError, StateError
+from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from pmd_tui.store.states import Status, ensure_transition
+
+SEVERITY = {"pass": 0, "info": 1, "pending": 2, "warn": 3, "fail": 4}
+
+EDITABLE_FIELDS = (
+    "name",
+    "concept_type",
+    "concept",
+    "trigger_words",
+    "caption_method",
+    "repeats",
+    "submitter",
+    "issue_number",
+    "readme_text",
+)
+CONCEPT_TYPES = ("person", "style", "object", "other")
+LIKENESS_CHOICES = ("self", "public-figure", "fictional", "not-a-likeness")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class QueueStore:
+    """Thread-safe access to one queue database (one SQLite connection per thread)."""
+
+    def __init__(self, db_path: str | Path, *, migrate: bool = True):
+        self.db_path = Path(db_path)
+        self.data_dir = self.db_path.with_name(self.db_path.stem + "-files")
+        self._local = threading.local()
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        if migrate:
+            self.migrate()
+
+    # -- connections and transactions -------------------------------------------------------------
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested calls become savepoints of the outer one."""
+        conn = self.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        """Bring the file up to the current schema; safe when two processes start at once."""
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"{self.db_path} was written by a newer pmd-tui (schema {version} > {SCHEMA_VERSION})"
+            )
+        while version < SCHEMA_VERSION:
+            target = version + 1
+            script = MIGRATIONS[version]
+            try:
+                self.conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+            except sqlite3.OperationalError:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                # Another process may have applied the same step meanwhile.
+                if self.schema_version() < target:
+                    raise
+            version = self.schema_version()
+        return version
+
+    # -- events ----------------------------------------------------------------------------------
+    def log(self, submission_id: int | None, action: str, actor: str, **detail: Any) -> None:
+        self.conn.execute(
+            "INSERT INTO events (submission_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+            (submission_id, now(), actor, action, json.dumps(detail, ensure_ascii=False) if detail else None),
+        )
+
+    def events(self, submission_id: int | None = None) -> list[dict]:
+        if submission_id is None:
+            rows = self.conn.execute("SELECT * FROM events ORDER BY id")
+        else:
+            rows = self.conn.execute("SELECT * FROM events WHERE submission_id = ? ORDER BY id", (submission_id,))
+        out = []
+        for row in rows:
+            d = dict(row)
+            d["detail"] = json.loads(d["detail"]) if d["detail"] else {}
+            out.append(d)
+        return out
+
+    # -- submissions -----------------------------------------------------------------------------
+    def add_submission(
+        self,
+        record: dict,
+        files: Iterable[dict],
+        notes: Iterable[dict] = (),
+        *,
+        actor: str,
+    ) -> int:
+        """Insert a submission with its files and intake notes in one transaction."""
+        stamp = now()
+        row = {"uid": record.get("uid") or uuid.uuid4().hex, "status": Status.NEW.value, "created_at": stamp,
+               "updated_at": stamp, **record}
+        with self.transaction():
+            sid = self.db["submissions"].insert(row).last_pk
+            self.db["files"].insert_all(
+                ({**f, "submission_id": sid, "position": i} for i, f in enumerate(files)),
+            )
+            self.db["intake_notes"].insert_all(({**n, "submission_id": sid} for n in notes))
+            self.log(sid, "added", actor, source=row["source"], name=row["name"])
+        return sid
+
+    def get(self, submission_id: int) -> dict:
+        row = self.conn.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+        if row is None:
+            raise InputError(f"no submission with id {submission_id}")
+        return dict(row)
+
+    def exists(self, submission_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is not None
+
+    def ids(self, status: str | Iterable[str] | None = None) -> list[int]:
+        if status is None:
+            return [r[0] for r in self.conn.execute("SELECT id FROM submissions ORDER BY id")]
+        statuses = [status] if isinstance(status, str) else list(status)
+        q = f"SELECT id FROM submissions WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id"
+        return [r[0] for r in self.conn.execute(q, statuses)]
+
+    def find_by_issue(self, issue_number: int, source_prefix: str | None = None) -> dict | None:
+        row = self.conn.execute(
+            "SELECT * FROM submissions WHERE issue_number = ? ORDER BY id DESC LIMIT 1", (issue_number,)
+        ).fetchone()
+        return dict(row) if row else None
+
+    def summaries(self, status: str | None = None, text: str | None = None) -> list[dict]:
+        """One row per submission with counts and worst finding, newest first (the queue view)."""
+        where, params = [], []
+        if status:
+            where.append("s.status = ?")
+            params.append(status)
+        if text:
+            where.append(
+                "(s.name LIKE ? OR IFNULL(s.submitter,'') LIKE ? OR IFNULL(s.concept,'') LIKE ?"
+                " OR CAST(IFNULL(s.issue_number,'') AS TEXT) LIKE ? OR IFNULL(s.concept_type,'') LIKE ?)"
+            )
+            params += [f"%{text}%"] * 5
+        sql = f"""
+            SELECT s.*,
+              (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image') AS images,
+              (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image'
+                 AND f.caption IS NOT NULL AND TRIM(f.caption) != '') AS captions,
+              (SELECT c.status || ' ' || c.rule FROM checks c WHERE c.submission_id = s.id
+                 ORDER BY CASE c.status WHEN 'fail' THEN 4 WHEN 'warn' THEN 3 WHEN 'pending' THEN 2
+                          WHEN 'info' THEN 1 ELSE 0 END DESC, c.rule LIMIT 1) AS worst
+            FROM submissions s
+            {"WHERE " + " AND ".join(where) if where else ""}
+            ORDER BY s.created_at DESC, s.id DESC
+        """
+        out = []
+        for row in self.conn.execute(sql, params):
+            d = dict(row)
+            worst = d.pop("worst")
+            if worst and not worst.startswith("pass"):
+                d["worst_status"], d["worst_rule"] = worst.split(" ", 1)
+            else:
+                d["worst_status"], d["worst_rule"] = ("pass" if worst else None), None
+            out.append(d)
+        return out
+
+    def update_fields(self, submission_id: int, changes: dict, *, actor: str) -> dict:
+        """Edit metadata fields; each edit is logged with its old and new value."""
+        bad = set(changes) - set(EDITABLE_FIELDS)
+        if bad:
+            raise InputError(f"cannot edit {', '.join(sorted(bad))}")
+        if changes.get("concept_type") not in (None, "", *CONCEPT_TYPES):
+            raise InputError(f"concept type must be one of {', '.join(CONCEPT_TYPES)}")
+        with self.transaction():
+            current = self.get(submission_id)
+            diff = {k: v for k, v in changes.items() if current.get(k) != v}
+            if diff:
+                self.db["submissions"].update(submission_id, {**diff, "updated_at": now()})
+                self.log(submission_id, "metadata-edited", actor,
+                         changes={k: [current.get(k), v] for k, v in diff.items()})
+        return self.get(submission_id)
+
+    def attest(self, submission_id: int, *, actor: str, likeness: str | None = None,
+               artist_ok: bool | None = None) -> None:
+        """Record the maintainer's word on the rules a program cannot settle (consent, opt-out)."""
+        if likeness is not None and likeness not in LIKENESS_CHOICES:
+            raise InputError(f"likeness must be one of {', '.join(LIKENESS_CHOICES)}")
+        with self.transaction():
+            self.get(submission_id)
+            changes: dict[str, Any] = {}
+            if likeness is not None:
+                changes["likeness_attestation"] = likeness
+            if artist_ok is not None:
+                changes["artist_attestation"] = "artist-has-not-objected" if artist_ok else None
+            if changes:
+                self.db["submissions"].update(submission_id, {**changes, "updated_at": now()})
+                self.log(submission_id, "attested", actor, **changes)
+
+    def transition(self, submission_id: int, target: Status | str, *, actor: str, action: str,
+                   reason: str | None = None, expect: Iterable[str] | None = None, **detail: Any) -> None:
+        """Move to ``target`` if the current state allows it; compare-and-set against races."""
+        target = Status(target)
+        with self.transaction():
+            current = self.get(submission_id)["status"]
+            if expect is not None and current not in set(expect):
+                raise StateError(f"submission {submission_id} is {current}")
+            ensure_transition(current, target, submission_id)
+            cur = self.conn.execute(
+                "UPDATE submissions SET status = ?, status_reason = ?, updated_at = ? WHERE id = ? AND status = ?",
+                (target.value, reason, now(), submission_id, current),
+            )
+            if cur.rowcount != 1:  # pragma: no cover - the IMMEDIATE lock makes this unreachable
+                raise StateError(f"submission {submission_id} changed while it was being updated")
+            extra = {"from": current, "to": target.value, **detail}
+            if reason:
+                extra["reason"] = reason
+            self.log(submission_id, action, actor, **extra)
+
+    # -- files and captions ----------------------------------------------------------------------
+    def files(self, submission_id: int, kind: str | None = None) -> list[dict]:
+        if kind:
+            rows = self.conn.execute(
+                "SELECT * FROM files WHERE submission_id = ? AND kind = ? ORDER BY position", (submission_id, kind)
+            )
+        else:
+            rows = self.conn.execute("SELECT * FROM files WHERE submission_id = ? ORDER BY position", (submission_id,))
+        return [dict(r) for r in rows]
+
+    def file(self, file_id: int) -> dict:
+        row = self.conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+        if row is None:
+            raise InputError(f"no file with id {file_id}")
+        return dict(row)
+
+    def notes(self, submission_id: int, kind: str | None = None) -> list[dict]:
+        q = "SELECT * FROM intake_notes WHERE submission_id = ?" + (" AND kind = ?" if kind else "") + " ORDER BY id"
+        return [dict(r) for r in self.conn.execute(q, (submission_id, kind) if kind else (submission_id,))]
+
+    def set_caption(self, file_id: int, text: str | None, *, actor: str, source: str = "edited",
+                    detail: str | None = None, action: str = "caption-edited", **extra: Any) -> bool:
+        """Store a caption with where it came from; returns False when nothing changed."""
+        with self.transaction():
+            f = self.file(file_id)
+            if f["kind"] != "image":
+                raise InputError(f"{f['name']} is not an image")
+            if f["caption"] == text and f["caption_source"] == source:
+                return False
+            self.conn.execute(
+                "UPDATE files SET caption = ?, caption_source = ?, caption_detail = ? WHERE id = ?",
+                (text, source, detail, file_id),
+            )
+            self.conn.execute("UPDATE submissions SET updated_at = ? WHERE id = ?", (now(), f["submission_id"]))
+            self.log(f["submission_id"], action, actor, file_id=file_id, file=f["name"],
+                     old=f["caption"], old_source=f["caption_source"], old_detail=f["caption_detail"],
+                     new=text, source=source, detail=detail, **extra)
+        return True
+
+    def undo_caption(self, file_id: int, *, actor: str) -> str | None:
+        """Restore the caption as it was before its latest change that is not yet undone."""
+        f = self.file(file_id)
+        history = [e for e in self.events(f["submission_id"])
+                   if e["action"].startswith("caption-") and e["detail"].get("file_id") == file_id]
+        undone = {e["detail"].get("undoes") for e in history if e["action"] == "caption-undone"}
+        for event in reversed(history):
+            if event["action"] == "caption-undone" or event["id"] in undone:
+                continue
+            d = event["detail"]
+            self.set_caption(file_id, d.get("old"), actor=actor, source=d.get("old_source") or "submitted",
+                             detail=d.get("old_detail"), action="caption-undone", undoes=event["id"])
+            return d.get("old")
+        raise StateError(f"nothing to undo for {f['name']}")
+
+    # -- checks ----------------------------------------------------------------------------------
+    def save_checks(self, submission_id: int, findings: list[dict], *, actor: str) -> None:
+        stamp = now()
+        with self.transaction():
+            self.conn.execute("DELETE FROM checks WHERE submission_id = ?", (submission_id,))
+            self.db["checks"].insert_all(
+                {
+                    "submission_id": submission_id,
+                    "rule": f["rule"],
+                    "status": f["status"],
+                    "message": f["message"],
+                    "files": json.dumps(f.get("files", []), ensure_ascii=False),
+                    "data": json.dumps(f["data"], ensure_ascii=False) if f.get("data") else None,
+                    "checked_at": stamp,
+                }
+                for f in findings
+            )
+            current = self.get(submission_id)["status"]
+            counts = {}
+            for f in findings:
+                counts[f["status"]] = counts.get(f["status"], 0) + 1
+            if current != Status.PUBLISHED:
+                self.transition(submission_id, Status.CHECKED, actor=actor, action="checked", counts=counts)
+            else:
+                self.log(submission_id, "checked", actor, counts=counts)
+
+    def checks(self, submission_id: int) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT rule, status, message, files, data, checked_at FROM checks WHERE submission_id = ?",
+            (submission_id,),
+        )
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["files"] = json.loads(d["files"])
+            d["data"] = json.loads(d["data"]) if d["data"] else None
+            out.append(d)
+        out.sort(key=lambda c: (-SEVERITY.get(c["status"], 0), c["rule"]))
+        return out
+
+    def cache_get_many(self, hashes: Iterable[str], version: int) -> dict[str, dict]:
+        hashes = list(set(hashes))
+        out: dict[str, dict] = {}
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            q = f"SELECT sha256, data FROM analysis_cache WHERE version = ? AND sha256 IN ({','.join('?' * len(chunk))})"
+            for row in self.conn.execute(q, [version, *chunk]):
+                out[row[0]] = json.loads(row[1])
+        return out
+
+    def cache_put_many(self, items: dict[str, dict], version: int) -> None:
+        if not items:
+            return
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO analysis_cache (sha256, version, data) VALUES (?, ?, ?)",
+                [(h, version, json.dumps(d)) for h, d in items.items()],
+            )
+
+    # -- publications ----------------------------------------------------------------------------
+    def publications(self, submission_id: int | None = None) -> list[dict]:
+        if submission_id is None:
+            rows = self.conn.execute("SELECT * FROM publications ORDER BY id")
+        else:
+            rows = self.conn.execute("SELECT * FROM publications WHERE submission_id = ? ORDER BY id",
+                                     (submission_id,))
+        return [dict(r) for r in rows]
+
+    def staged_dir(self, submission: dict) -> Path:
+        """The normalised kohya-layout copy the checks, captioner and publisher work on."""
+        return self.data_dir / "submissions" / submission["uid"] / "files"
+
+    def upload_dir(self, submission: dict) -> Path:
+        """The untouched original upload (kept so any normalisation can be redone or audited)."""
+        return self.data_dir / "submissions" / submission["uid"] / "upload"
