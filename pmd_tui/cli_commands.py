@@ -1,1 +1,138 @@
-"""Sub-commands beyond intake and listing (checks, decisions, captioning, publishing, statistics)."""
+"""Sub-commands beyond intake and listing: checks, decisions, attestations and the event log."""
+
+from __future__ import annotations
+
+import click
+
+from pmd_tui.cli import Context, _submission_json, dump_json, handle_errors, info, main
+from pmd_tui.store import Status
+
+MARK = {"pass": "ok  ", "info": "info", "pending": "wait", "warn": "WARN", "fail": "FAIL"}
+
+
+def _ids(obj: Context, ids: tuple[int, ...], status=None) -> list[int]:
+    if ids:
+        for i in ids:
+            obj.store.get(i)
+        return list(ids)
+    return obj.store.ids(status)
+
+
+@main.command()
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per submission per line.")
+@click.option("--all", "check_all", is_flag=True, help="Every submission (default: the new and checked ones).")
+@click.pass_obj
+@handle_errors
+def check(obj: Context, ids, as_json, check_all):
+    """Run every rule on submissions; exit 1 when a finding is at fail level."""
+    from pmd_tui.checks.engine import run_checks, worst
+
+    targets = _ids(obj, ids, None if check_all else (Status.NEW, Status.CHECKED))
+    if not targets:
+        info("nothing to check")
+        return
+
+    def progress(done, total, what):
+        if not as_json and what == "analysing images" and (done == total or done % 50 == 0):
+            info(f"{what}: {done}/{total}")
+
+    results = run_checks(obj.store, obj.settings, targets, progress=progress)
+    any_fail = False
+    for sid, findings in results.items():
+        sub = obj.store.get(sid)
+        any_fail |= worst(findings) == "fail"
+        if as_json:
+            dump_json({"submission": _submission_json(obj.store, sub),
+                       "checks": [{k: f[k] for k in ("rule", "status", "message", "files")} for f in findings]})
+            continue
+        click.echo(f"#{sid} {sub['name']}: {worst(findings)}")
+        for f in findings:
+            if f["status"] != "pass":
+                click.echo(f"  {MARK[f['status']]} {f['rule']:<28} {f['message']}")
+    if any_fail:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("submission_id", type=int)
+@click.option("--note", help="A note recorded with the approval.")
+@click.option("--override", help="Approve despite failing or pending findings, for this written reason.")
+@click.pass_obj
+@handle_errors
+def approve(obj: Context, submission_id, note, override):
+    """Approve a checked submission (refused while a finding fails or a consent rule is pending)."""
+    from pmd_tui.decisions import approve as do_approve
+
+    do_approve(obj.store, obj.settings, submission_id, note=note, override=override)
+    info(f"approved #{submission_id}")
+
+
+@main.command()
+@click.argument("submission_id", type=int)
+@click.option("--reason", required=True, help="Why it is rejected (recorded, and told to the contributor).")
+@click.pass_obj
+@handle_errors
+def reject(obj: Context, submission_id, reason):
+    """Reject a submission with a reason."""
+    from pmd_tui.decisions import reject as do_reject
+
+    do_reject(obj.store, obj.settings, submission_id, reason=reason)
+    info(f"rejected #{submission_id}: {reason}")
+
+
+@main.command()
+@click.argument("submission_id", type=int)
+@click.option("--likeness", type=click.Choice(["self", "public-figure", "fictional", "not-a-likeness"]),
+              help="Who the likeness dataset shows (rule 2).")
+@click.option("--artist-ok", is_flag=True, help="The artist has not objected to training on their work (rule 3).")
+@click.pass_obj
+@handle_errors
+def attest(obj: Context, submission_id, likeness, artist_ok):
+    """Record the maintainer's attestation for the human-only rules, then re-evaluate the checks."""
+    from pmd_tui.checks.engine import run_checks
+
+    if likeness is None and not artist_ok:
+        raise click.UsageError("give --likeness and/or --artist-ok")
+    obj.store.attest(submission_id, actor=obj.settings.actor, likeness=likeness, artist_ok=artist_ok or None)
+    info(f"attested #{submission_id}")
+    if obj.store.get(submission_id)["status"] in (Status.NEW, Status.CHECKED):
+        run_checks(obj.store, obj.settings, [submission_id])
+
+
+@main.command()
+@click.argument("submission_id", type=int)
+@click.option("--name")
+@click.option("--concept-type", type=click.Choice(["person", "style", "object", "other"]))
+@click.option("--concept")
+@click.option("--trigger", "trigger_words", help="Trigger word(s), comma separated.")
+@click.option("--caption-method")
+@click.option("--submitter")
+@click.pass_obj
+@handle_errors
+def edit(obj: Context, submission_id, **fields):
+    """Edit a submission's metadata."""
+    changes = {k: v for k, v in fields.items() if v is not None}
+    if not changes:
+        raise click.UsageError("nothing to change")
+    obj.store.update_fields(submission_id, changes, actor=obj.settings.actor)
+    info(f"updated #{submission_id}: {', '.join(changes)}")
+
+
+@main.command("log")
+@click.argument("submission_id", type=int, required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handle_errors
+def log_cmd(obj: Context, submission_id, as_json):
+    """The audit log of every action, for one submission or all."""
+    if submission_id is not None:
+        obj.store.get(submission_id)
+    events = obj.store.events(submission_id)
+    if as_json:
+        dump_json(events)
+        return
+    for e in events:
+        d = e["detail"]
+        summary = ", ".join(f"{k}={v!r}" for k, v in d.items() if k not in ("old_source", "old_detail"))
+        click.echo(f"{e['at']}  #{e['submission_id'] or '-':<4} {e['actor']:<12} {e['action']:<16} {summary}")

@@ -351,6 +351,15 @@ class QueueStore:
             else:
                 self.log(submission_id, "checked", actor, counts=counts)
 
+    EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested")
+
+    def changed_since_check(self, submission_id: int) -> bool:
+        """True when captions, metadata or attestations changed after the latest check."""
+        q = f"""SELECT 1 FROM events WHERE submission_id = ? AND action IN ({','.join('?' * len(self.EDIT_ACTIONS))})
+                AND id > (SELECT IFNULL(MAX(id), 0) FROM events WHERE submission_id = ? AND action = 'checked')
+                LIMIT 1"""
+        return self.conn.execute(q, (submission_id, *self.EDIT_ACTIONS, submission_id)).fetchone() is not None
+
     def checks(self, submission_id: int) -> list[dict]:
         rows = self.conn.execute(
             "SELECT rule, status, message, files, data, checked_at FROM checks WHERE submission_id = ?",

@@ -1,0 +1,129 @@
+"""Everything the image rules need, from one decode per image.
+
+Runs in worker processes; results are plain JSON-able dicts cached in the queue by content hash and
+``ANALYSIS_VERSION`` (bump it whenever the output changes), so an unchanged file is analysed once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Iterable
+
+import imagehash
+import numpy as np
+from PIL import Image, ImageFile
+
+from pmd_tui.checks.rules.upscale import upscale_scores
+
+ANALYSIS_VERSION = 1
+ORIENTATION = 0x0112
+GPS_IFD = 0x8825
+SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
+
+# Never let Pillow decide a bomb for us (it would warn, or raise at its own limit): we check the
+# declared size against our configurable limit before any pixel is allocated.
+Image.MAX_IMAGE_PIXELS = None
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+def _bit_depth(path: str, im: Image.Image) -> int:
+    if im.mode in SIXTEEN_BIT_MODES:
+        return 16
+    if im.format == "PNG":
+        with open(path, "rb") as f:
+            head = f.read(25)
+        if len(head) == 25 and head[12:16] == b"IHDR":
+            return head[24]
+    if im.format == "TIFF":
+        bits = getattr(im, "tag_v2", {}).get(258)
+        if bits:
+            return int(max(bits) if isinstance(bits, tuple) else bits)
+    return 8
+
+
+def _has_location(im: Image.Image, exif: Image.Exif) -> bool:
+    try:
+        gps = exif.get_ifd(GPS_IFD)
+    except Exception:
+        gps = {}
+    if any(k in gps for k in (1, 2, 3, 4)):  # latitude / longitude refs and values
+        return True
+    xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp") or b""
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8", "ignore")
+    return b"GPSLatitude" in xmp or b"GPSLongitude" in xmp
+
+
+def analyse(path: str, max_pixels: int) -> dict:
+    """Decode ``path`` once and derive every per-image fact the rules use."""
+    out: dict = {"ok": False}
+    try:
+        if os.path.getsize(path) == 0:
+            out["error"] = "empty file (0 bytes)"
+            return out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                w, h = im.size
+                out.update(width=w, height=h, format=im.format, mode=im.mode)
+                if w * h > max_pixels:
+                    out["error"] = f"{w}x{h} is {w * h:,} pixels, over the limit of {max_pixels:,}"
+                    return out
+                exif = im.getexif()
+                orientation = exif.get(ORIENTATION)
+                out["orientation"] = int(orientation) if orientation else 1
+                out["gps"] = _has_location(im, exif)
+                out["frames"] = int(getattr(im, "n_frames", 1) or 1)
+                out["animated"] = bool(getattr(im, "is_animated", False))
+                out["cmyk"] = im.mode == "CMYK"
+                out["bits"] = _bit_depth(path, im)
+                out["alpha"] = "A" in im.getbands() or im.mode == "PA" or "transparency" in im.info
+                im.load()
+                if im.mode in SIXTEEN_BIT_MODES:
+                    arr = np.asarray(im, dtype=np.float32)
+                    gray = Image.fromarray(np.clip(arr / max(arr.max(), 1) * 255, 0, 255).astype(np.uint8))
+                else:
+                    gray = im.convert("L")
+        small = gray
+        factor = max(1, min(gray.size) // 256)
+        if factor > 1:
+            small = gray.reduce(factor)
+        out["phash"] = str(imagehash.phash(small))
+        out["upscale"] = upscale_scores(np.asarray(gray, dtype=np.float32))
+        out["ok"] = True
+    except Exception as exc:  # a bad image is a finding, never a crash
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        out["error"] = f"cannot decode: {msg}"
+    return out
+
+
+def _analyse_star(args: tuple[str, int]) -> dict:
+    return analyse(*args)
+
+
+def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None = None,
+                 on_result: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Analyse in parallel on every core; order of results matches ``paths``."""
+    paths = list(paths)
+    workers = workers or os.cpu_count() or 1
+    if len(paths) < 4 or workers == 1:
+        results = []
+        for i, p in enumerate(paths):
+            results.append(analyse(p, max_pixels))
+            if on_result:
+                on_result(i + 1, len(paths))
+        return results
+    results = []
+    chunk = max(1, min(16, len(paths) // (workers * 4)))
+    # forkserver: forking a threaded process (the TUI) is unsafe, and spawn re-imports per worker.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["pmd_tui.checks.analysis"])
+    with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
+        for i, r in enumerate(pool.map(_analyse_star, [(p, max_pixels) for p in paths], chunksize=chunk)):
+            results.append(r)
+            if on_result:
+                on_result(i + 1, len(paths))
+    return results

@@ -1,0 +1,139 @@
+"""Image rules (submission rule 4 and quality): corrupt, upscaled, small, duplicates, metadata."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import imagehash
+
+from pmd_tui.checks.model import CheckContext, finding, names, plural
+from pmd_tui.checks.rules.upscale import verdict
+
+RULES = (
+    "images.corrupt",
+    "images.upscaled",
+    "images.small",
+    "images.duplicate",
+    "images.near-duplicate",
+    "images.published-duplicate",
+    "images.gps-metadata",
+    "images.exif-rotation",
+    "images.cmyk",
+    "images.16bit",
+    "images.alpha",
+    "images.animated",
+)
+NEAR_DUPLICATE_BITS = 6  # Hamming distance between 64-bit perceptual hashes
+
+
+def _flag(ctx: CheckContext, key) -> list[str]:
+    return [n for n, a in ctx.analyses.items() if a.get("ok") and key(a)]
+
+
+def _info(rule: str, hit: list[str], what: str, fine: str) -> dict:
+    if hit:
+        return finding(rule, "info", f"{plural(len(hit), 'image')} {what}: {names(hit)}", hit)
+    return finding(rule, "pass", fine)
+
+
+def check(ctx: CheckContext) -> list[dict]:
+    out = []
+    bad = {n: a["error"] for n, a in ctx.analyses.items() if not a.get("ok")}
+    if bad:
+        first = next(iter(bad))
+        out.append(finding("images.corrupt", "fail",
+                           f"{plural(len(bad), 'image')} unusable: {first}: {bad[first]}"
+                           + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
+                           list(bad), errors=bad))
+    else:
+        out.append(finding("images.corrupt", "pass", "every image decodes"))
+
+    ups = {}
+    for name, a in ctx.analyses.items():
+        if a.get("ok"):
+            v = verdict(a.get("upscale"), a["width"], a["height"])
+            if v:
+                ups[name] = v
+    if ups:
+        first = next(iter(ups))
+        nw, nh = ups[first]["native"]
+        out.append(finding("images.upscaled", "warn",
+                           f"{plural(len(ups), 'image')} look upscaled (no detail near the pixel scale), e.g. "
+                           f"{first} is likely ~{ups[first]['factor']:g}x from about {nw}x{nh}",
+                           list(ups), estimates={n: {"factor": v["factor"], "native": list(v["native"])}
+                                                 for n, v in ups.items()}))
+    else:
+        out.append(finding("images.upscaled", "pass", "no image looks upscaled"))
+
+    limit = ctx.settings.limits.min_short_side
+    small = [n for n, a in ctx.analyses.items() if a.get("width") and min(a["width"], a["height"]) < limit]
+    out.append(
+        finding("images.small", "warn", f"{plural(len(small), 'image')} with a short side under {limit} px: "
+                f"{names(small)}", small)
+        if small else finding("images.small", "pass", f"every image is at least {limit} px on its short side")
+    )
+
+    by_hash = defaultdict(list)
+    for f in ctx.images:
+        if f["sha256"]:
+            by_hash[f["sha256"]].append(f["name"])
+    dupes = [g for g in by_hash.values() if len(g) > 1]
+    out.append(
+        finding("images.duplicate", "warn", f"{plural(len(dupes), 'set')} of identical images: "
+                + "; ".join(" = ".join(g) for g in dupes[:3]), [n for g in dupes for n in g], groups=dupes)
+        if dupes else finding("images.duplicate", "pass", "no identical images")
+    )
+
+    exact = {n for g in dupes for n in g}
+    hashes = [(n, imagehash.hex_to_hash(a["phash"])) for n, a in ctx.analyses.items()
+              if a.get("ok") and a.get("phash") and n not in exact]
+    pairs = []
+    for i in range(len(hashes)):
+        for j in range(i + 1, len(hashes)):
+            d = hashes[i][1] - hashes[j][1]
+            if d <= NEAR_DUPLICATE_BITS:
+                pairs.append((hashes[i][0], hashes[j][0], int(d)))
+    out.append(
+        finding("images.near-duplicate", "warn", f"{plural(len(pairs), 'pair')} of near-identical images "
+                f"(resized or re-encoded copies): " + "; ".join(f"{a} ~ {b}" for a, b, _ in pairs[:3]),
+                [n for a, b, _ in pairs for n in (a, b)], pairs=[list(p) for p in pairs])
+        if pairs else finding("images.near-duplicate", "pass", "no near-identical images")
+    )
+
+    published_sha = {p["sha256"]: p for p in ctx.published if p.get("sha256")}
+    published_ph = [(p, imagehash.hex_to_hash(p["phash"])) for p in ctx.published if p.get("phash")]
+    hits = {}
+    for f in ctx.images:
+        p = published_sha.get(f["sha256"])
+        if p is None:
+            a = ctx.analyses.get(f["name"], {})
+            if a.get("phash"):
+                h = imagehash.hex_to_hash(a["phash"])
+                p = next((q for q, qh in published_ph if h - qh <= NEAR_DUPLICATE_BITS), None)
+        if p is not None:
+            hits[f["name"]] = f"{p['dataset']}/{p['name']}"
+    if hits:
+        first = next(iter(hits))
+        out.append(finding("images.published-duplicate", "warn",
+                           f"{plural(len(hits), 'image')} already published, e.g. {first} = {hits[first]}",
+                           list(hits), matches=hits))
+    else:
+        out.append(finding("images.published-duplicate", "pass", "no image is already in a published set"))
+
+    gps = _flag(ctx, lambda a: a.get("gps"))
+    out.append(
+        finding("images.gps-metadata", "warn", f"{plural(len(gps), 'image')} carry location metadata "
+                f"(stripped on publish): {names(gps)}", gps)
+        if gps else finding("images.gps-metadata", "pass", "no location metadata")
+    )
+    out.append(_info("images.exif-rotation", _flag(ctx, lambda a: a.get("orientation", 1) != 1),
+                     "are rotated by EXIF orientation (viewers and trainers apply it)", "no EXIF rotation"))
+    out.append(_info("images.cmyk", _flag(ctx, lambda a: a.get("cmyk")), "are CMYK (converted by loaders)",
+                     "no CMYK images"))
+    out.append(_info("images.16bit", _flag(ctx, lambda a: a.get("bits", 8) > 8), "have 16 bits per channel",
+                     "8 bits per channel"))
+    out.append(_info("images.alpha", _flag(ctx, lambda a: a.get("alpha")), "have an alpha channel",
+                     "no transparency"))
+    out.append(_info("images.animated", _flag(ctx, lambda a: a.get("animated")),
+                     "are animated (the first frame is used)", "no animated images"))
+    return out

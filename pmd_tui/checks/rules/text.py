@@ -1,0 +1,86 @@
+"""Captions and readme (submission rule 6): encodings, empties, captioning method, trigger words."""
+
+from __future__ import annotations
+
+import re
+
+from pmd_tui.checks.model import CheckContext, finding, names, plural
+
+RULES = (
+    "captions.empty",
+    "captions.encoding",
+    "readme.missing",
+    "readme.caption-method",
+    "readme.trigger-word",
+)
+TRIGGER_MAJORITY = 0.5
+
+
+def _triggers(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [t.strip().lower() for t in re.split(r"[,;/|]| or ", value) if t.strip()]
+
+
+def check(ctx: CheckContext) -> list[dict]:
+    out = []
+    empty = [f for f in ctx.captioned if not (f["caption"] or "").strip()]
+    out.append(
+        finding("captions.empty", "warn", f"{plural(len(empty), 'caption')} empty: {names(empty)}",
+                [f["name"] for f in empty])
+        if empty else finding("captions.empty", "pass", "no empty caption")
+    )
+
+    texts = [f for f in ctx.files if f["caption_encoding"] and f["kind"] in ("image", "readme", "orphan-caption")]
+    legacy = [f for f in texts if f["caption_encoding"] not in ("utf-8", "utf-8-bom")]
+    bom = [f for f in texts if f["caption_encoding"] == "utf-8-bom"]
+
+    def label(f):
+        return f["name"] if f["kind"] != "image" else (f["caption_file"] or f["name"]).rsplit("/", 1)[-1]
+
+    if legacy:
+        encs = ", ".join(sorted({f["caption_encoding"] for f in legacy}))
+        out.append(finding("captions.encoding", "warn",
+                           f"{plural(len(legacy), 'text file')} not UTF-8, re-decoded as {encs}: "
+                           f"{names([label(f) for f in legacy])}", [f["name"] for f in legacy]))
+    elif bom:
+        out.append(finding("captions.encoding", "info", f"byte-order mark removed from {plural(len(bom), 'file')}",
+                           [f["name"] for f in bom]))
+    else:
+        out.append(finding("captions.encoding", "pass", "all text files are UTF-8"))
+
+    sub = ctx.submission
+    has_readme = bool(ctx.of_kind("readme"))
+    submitted = ctx.has_submitted_captions
+    if submitted and not has_readme:
+        out.append(finding("readme.missing", "warn",
+                           "captions are included but there is no readme.txt (captioning method, trigger words)"))
+    else:
+        out.append(finding("readme.missing", "pass", "readme.txt present" if has_readme else "no captions to explain"))
+
+    if submitted and not sub.get("caption_method"):
+        out.append(finding("readme.caption-method", "warn", "the readme does not say how the captions were made"))
+    else:
+        method = sub.get("caption_method") or "Florence-2 (to be generated)"
+        out.append(finding("readme.caption-method", "pass", f"captioning method: {method}"))
+
+    triggers = _triggers(sub.get("trigger_words"))
+    captioned = [f for f in ctx.captioned if (f["caption"] or "").strip()]
+    if not captioned:
+        out.append(finding("readme.trigger-word", "pass", "no captions yet"))
+    elif not triggers:
+        if submitted:
+            out.append(finding("readme.trigger-word", "warn", "no trigger word is stated in the readme or issue"))
+        else:
+            out.append(finding("readme.trigger-word", "pass", "generated captions; no trigger word set"))
+    else:
+        lacking = [f for f in captioned if not any(t in f["caption"].lower() for t in triggers)]
+        share = 1 - len(lacking) / len(captioned)
+        if share < TRIGGER_MAJORITY:
+            out.append(finding("readme.trigger-word", "warn",
+                               f"trigger {sub['trigger_words']!r} appears in only {share:.0%} of captions",
+                               [f["name"] for f in lacking]))
+        else:
+            out.append(finding("readme.trigger-word", "pass",
+                               f"trigger {sub['trigger_words']!r} appears in {share:.0%} of captions"))
+    return out
