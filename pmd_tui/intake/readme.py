@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 _TRIGGER = re.compile(
-    r"^\W*(?:trigger(?:\s*words?|\s*tokens?|\s*phrase)?|activation\s*(?:words?|tags?|tokens?)|"
+    r"\b(?:trigger(?:\s*words?|\s*tokens?|\s*phrase)?|activation\s*(?:words?|tags?|tokens?)|"
     r"instance\s*(?:tokens?|prompt|words?)|token|keywords?)\s*[:=\-]\s*(?P<v>.+)$",
     re.I | re.M,
 )
 _METHOD_LINE = re.compile(
-    r"^\W*(?:caption(?:s|ing|ed)?(?:\s*(?:method|model|tool|by|with|using|style))?|tagged\s*(?:with|by)|"
+    r"\b(?:caption(?:s|ing|ed)?(?:\s*(?:method|model|tool|by|with|using|style))?|tagged\s*(?:with|by)|"
     r"tagger)\s*[:=\-]\s*(?P<v>.+)$",
     re.I | re.M,
 )
@@ -38,6 +38,7 @@ _OBJECT = re.compile(r"\b(object|product|toy|dog|cat|car|backpack|bottle|teapot|
 
 
 def _clean_value(v: str) -> str:
+    v = re.split(r"\.\s|;", v + " ", maxsplit=1)[0].rstrip(". ")
     v = v.strip().strip("`'\"*").strip()
     return re.sub(r"\s+", " ", v)
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 FACTORS = (1.5, 2.0, 2.5, 3.0, 4.0)
-# Decision threshold (decades of excess drop) at s=2, and per-factor thresholds used to estimate how much
-# an image was enlarged.
+# Decision threshold (decades of excess drop) at s=2.
 THRESHOLD = 0.8
-FACTOR_THRESHOLDS = {1.5: 0.75, 2.0: THRESHOLD, 2.5: 1.05, 3.0: 1.25, 4.0: 1.45}
 MAX_SIDE = 768  # analyse a centre crop: enough rows to average, bounded cost
 MIN_SIDE = 64
 
@@ -56,24 +54,44 @@ def centre_crop(g: np.ndarray, side: int = MAX_SIDE) -> np.ndarray:
     return g[top : top + side, left : left + side]
 
 
+# Interpolation kernels roll off before their cut-off: the steepest fall of the whitened spectrum sits at
+# about 0.62 (bicubic) to 0.8 (Lanczos) of it. Dividing by the middle of that range estimates the
+# enlargement factor to within about 20%.
+KNEE_TO_CUTOFF = 1.43
+
+
+def _knee_factor(f: np.ndarray, p: np.ndarray) -> float:
+    """Enlargement factor implied by the steepest fall of the 1/f^2-whitened spectrum."""
+    w = np.log10(p[1:] * f[1:] ** 2 + 1e-12)
+    f = f[1:]
+    best, best_fc = -np.inf, 0.25
+    for fc in np.arange(0.06, 0.42, 0.005):
+        below = w[(f >= fc * 0.8) & (f < fc * 0.97)]
+        above = w[(f > fc * 1.03) & (f <= fc * 1.2)]
+        if len(below) and len(above) and below.mean() - above.mean() > best:
+            best, best_fc = below.mean() - above.mean(), fc
+    return 0.5 / best_fc * KNEE_TO_CUTOFF
+
+
 def upscale_scores(gray: np.ndarray) -> dict[str, float] | None:
-    """Excess drop per candidate factor (keys as strings, JSON-friendly); None when it cannot be judged."""
+    """Excess drop per candidate factor plus the knee estimate ("knee"); None when it cannot be judged."""
     g = centre_crop(np.asarray(gray, dtype=np.float32))
     if min(g.shape) < MIN_SIDE:
         return None
-    ex = _excess(*_axis_spectrum(g, 1))
-    ey = _excess(*_axis_spectrum(g, 0))
+    sx, sy = _axis_spectrum(g, 1), _axis_spectrum(g, 0)
+    ex, ey = _excess(*sx), _excess(*sy)
     if ex is None or ey is None:
         return None
-    return {str(s): round(min(ex[s], ey[s]), 4) for s in FACTORS}
+    out = {str(s): round(min(ex[s], ey[s]), 4) for s in FACTORS}
+    out["knee"] = round(min(_knee_factor(*sx), _knee_factor(*sy)), 3)
+    return out
 
 
 def verdict(scores: dict[str, float] | None, width: int, height: int) -> dict | None:
     """{'factor': s, 'native': (w, h)} for an image judged upscaled, else None."""
     if not scores or scores.get("2.0", 0.0) < THRESHOLD:
         return None
-    factor = 2.0
-    for s in FACTORS:
-        if s >= 2.0 and scores.get(str(s), 0.0) >= FACTOR_THRESHOLDS[s]:
-            factor = s
+    knee = scores.get("knee", 2.0)
+    factor = min((1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0), key=lambda s: abs(np.log(s / knee)))
+    factor = max(factor, 1.5)
     return {"factor": factor, "native": (round(width / factor), round(height / factor))}

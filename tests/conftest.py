@@ -1,0 +1,47 @@
+import os
+
+import pytest
+
+# The tests never reach a hub or a real terminal graphics protocol.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("PMD_PREVIEW", "halfcell")
+
+
+@pytest.fixture
+def db_path(tmp_path, monkeypatch):
+    path = tmp_path / "queue.db"
+    monkeypatch.setenv("PMD_DB", str(path))
+    monkeypatch.setenv("PMD_CONFIG", str(tmp_path / "no-config.toml"))
+    return path
+
+
+@pytest.fixture
+def settings(db_path):
+    from pmd_tui.config import load_settings
+
+    return load_settings(db_path)
+
+
+@pytest.fixture
+def store(settings):
+    from pmd_tui.store import QueueStore
+
+    s = QueueStore(settings.db_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def cli(db_path):
+    """Invoke the real click command in-process; returns the result (stdout and stderr apart)."""
+    from click.testing import CliRunner
+
+    from pmd_tui.cli import main
+
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return run

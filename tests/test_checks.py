@@ -1,0 +1,266 @@
+"""Every rule fires on a real file that breaks it and stays quiet on one that does not."""
+
+import io
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage
+from PIL import Image
+
+from pmd_tui.checks.engine import ALL_RULES, run_checks
+from pmd_tui.intake.service import add_source
+from pmd_tui.store import Status
+from tests.helpers import image_bytes, kohya_set, make_zip
+
+PHOTOS = Path(skimage.__file__).parent / "data"
+
+
+def submit(store, settings, tmp_path, entries, name="s.zip", **kw):
+    sid = add_source(store, settings, make_zip(tmp_path / name, entries), **kw)
+    findings = run_checks(store, settings, [sid])[sid]
+    return sid, {f["rule"]: f for f in findings}
+
+
+def enc(im: Image.Image, fmt="JPEG", **kw) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def photo(name="astronaut.png") -> Image.Image:
+    return Image.open(PHOTOS / name).convert("RGB")
+
+
+def test_clean_set_passes_everything_but_consent(tmp_path, store, settings):
+    sid, r = submit(store, settings, tmp_path, kohya_set(3))
+    assert set(r) == set(ALL_RULES)
+    not_pass = {k: v["status"] for k, v in r.items() if v["status"] != "pass"}
+    assert not_pass == {"consent.likeness": "pending", "consent.artist": "pending"}
+    assert store.get(sid)["status"] == "checked"
+
+
+def test_layout_rules_fire(tmp_path, store, settings):
+    entries = {
+        "img/5_zz cat/a.jpg": image_bytes(seed=1), "img/5_zz cat/a.txt": "zz cat",
+        "img/5_zz cat/a.png": image_bytes(seed=2, fmt="PNG"),
+        "img/5_zz cat/B.jpg": image_bytes(seed=3), "img/5_zz cat/B.txt": "zz cat",
+        "other/b.jpg": image_bytes(seed=4), "other/b.txt": "zz cat b",
+        "stray.txt": "no image here", "train.py": "print(1)",
+        "readme.txt": "captions: manual\ntrigger: zz\n",
+    }
+    _, r = submit(store, settings, tmp_path, entries)
+    assert r["format.nested-folders"]["status"] == "info"
+    assert "img/5_zz cat/" in r["format.nested-folders"]["message"] and "repeats 5" in r["format.nested-folders"]["message"]
+    assert r["format.missing-caption"]["status"] == "warn" and r["format.missing-caption"]["files"] == ["a.png"]
+    assert r["format.orphan-caption"]["status"] == "warn" and r["format.orphan-caption"]["files"] == ["stray.txt"]
+    assert r["format.name-collision"]["status"] == "fail"
+    assert r["format.name-collision"]["files"] == ["B.jpg", "a.jpg", "a.png", "b.jpg"]
+    assert r["format.unsupported-file"]["status"] == "warn" and r["format.unsupported-file"]["files"] == ["train.py"]
+    assert r["archive.unsafe"]["status"] == "pass"
+
+
+def test_no_captions_is_info_and_auto_captioned(tmp_path, store, settings):
+    _, r = submit(store, settings, tmp_path, kohya_set(2, captions=False, readme=None))
+    assert r["format.missing-caption"]["status"] == "info" and "Florence-2" in r["format.missing-caption"]["message"]
+    assert r["readme.missing"]["status"] == "pass" and r["readme.caption-method"]["status"] == "pass"
+
+
+def test_unsafe_archive_is_a_fail(tmp_path, store, settings):
+    _, r = submit(store, settings, tmp_path, {**kohya_set(1), "../x.txt": "x"})
+    assert r["archive.unsafe"]["status"] == "fail" and "../x.txt" in r["archive.unsafe"]["message"]
+
+
+def test_caption_and_readme_rules(tmp_path, store, settings):
+    entries = kohya_set(4, readme=None)
+    entries["img00.txt"] = "   "
+    entries["img01.txt"] = "caf\xe9 photo".encode("cp1252")
+    _, r = submit(store, settings, tmp_path, entries, name="a.zip")
+    assert r["captions.empty"]["status"] == "warn" and r["captions.empty"]["files"] == ["img00.jpg"]
+    assert r["captions.encoding"]["status"] == "warn" and r["captions.encoding"]["files"] == ["img01.jpg"]
+    assert "cp1252" in r["captions.encoding"]["message"]
+    assert r["readme.missing"]["status"] == "warn"
+    assert r["readme.caption-method"]["status"] == "warn"
+    assert r["readme.trigger-word"]["status"] == "warn"
+
+    entries = kohya_set(4, readme="Made with BLIP-2. Trigger word: sks\n")
+    entries["img00.txt"] = "\ufeffsks dog".encode()
+    _, r = submit(store, settings, tmp_path, entries, name="b.zip")
+    assert r["captions.encoding"]["status"] == "info"
+    assert r["readme.caption-method"]["status"] == "pass" and "BLIP-2" in r["readme.caption-method"]["message"]
+    assert r["readme.trigger-word"]["status"] == "warn" and "25%" in r["readme.trigger-word"]["message"]
+    _, r = submit(store, settings, tmp_path, kohya_set(2), name="c.zip")
+    assert r["readme.trigger-word"]["status"] == "pass" and r["captions.encoding"]["status"] == "pass"
+
+
+def _bomb_png() -> bytes:
+    raw = enc(Image.new("L", (1, 1)), "PNG")
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return raw[:8] + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk)) + raw[33:]
+
+
+def test_corrupt_images_are_findings_not_crashes(tmp_path, store, settings):
+    good = image_bytes(seed=1)
+    entries = {
+        "ok.jpg": good, "ok.txt": "ok",
+        "empty.jpg": b"", "empty.txt": "x",
+        "truncated.jpg": good[: len(good) // 2], "truncated.txt": "x",
+        "garbage.png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "garbage.txt": "x",
+        "bomb.png": _bomb_png(), "bomb.txt": "x",
+        "readme.txt": "captions: manual",
+    }
+    _, r = submit(store, settings, tmp_path, entries)
+    f = r["images.corrupt"]
+    assert f["status"] == "fail"
+    assert f["files"] == ["bomb.png", "empty.jpg", "garbage.png", "truncated.jpg"]
+    errors = f["data"]["errors"]
+    assert "0 bytes" in errors["empty.jpg"] and "over the limit" in errors["bomb.png"]
+    assert "100000x100000" in errors["bomb.png"]
+
+
+def test_upscaled_small_and_duplicates(tmp_path, store, settings):
+    p = photo()
+    native = enc(p)
+    up = enc(p.resize((1024, 1024), Image.BICUBIC), quality=90)
+    near = enc(p.resize((500, 500), Image.LANCZOS), quality=70)
+    tiny = enc(photo("coffee.png").resize((300, 200)))
+    entries = {"native.jpg": native, "up.jpg": up, "copy.jpg": native, "near.jpg": near, "tiny.jpg": tiny,
+               "chelsea.jpg": enc(photo("chelsea.png").resize((600, 400)))}
+    _, r = submit(store, settings, tmp_path, entries)
+    assert r["images.upscaled"]["status"] == "warn" and r["images.upscaled"]["files"] == ["up.jpg"]
+    est = r["images.upscaled"]["data"]["estimates"]["up.jpg"]
+    assert est["factor"] == 2.0 and est["native"] == [512, 512]
+    assert "512x512" in r["images.upscaled"]["message"]
+    assert r["images.small"]["files"] == ["chelsea.jpg", "near.jpg", "tiny.jpg"]
+    assert r["images.duplicate"]["files"] == ["copy.jpg", "native.jpg"]
+    near_files = r["images.near-duplicate"]["files"]
+    assert "near.jpg" in near_files and "up.jpg" in near_files and "tiny.jpg" not in near_files
+
+
+def test_metadata_infos_and_gps(tmp_path, store, settings):
+    base = photo().resize((600, 600))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = enc(base, exif=exif)
+    gps_exif = Image.Exif()
+    gps_exif.get_ifd(0x8825).update({1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)})
+    with_gps = enc(base, exif=gps_exif)
+    cmyk = enc(base.convert("CMYK"))
+    arr16 = (np.asarray(base.convert("L"), dtype=np.uint16) * 257)
+    sixteen = enc(Image.fromarray(arr16), "PNG")
+    alpha = enc(base.convert("RGBA"), "PNG")
+    frames = [base, base.rotate(90)]
+    anim = io.BytesIO()
+    frames[0].save(anim, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    entries = {"rot.jpg": rotated, "gps.jpg": with_gps, "cmyk.jpg": cmyk, "deep.png": sixteen, "alpha.png": alpha,
+               "anim.gif": anim.getvalue(), "plain.jpg": enc(photo("coffee.png").resize((600, 900)))}
+    _, r = submit(store, settings, tmp_path, entries)
+    assert r["images.exif-rotation"] == {**r["images.exif-rotation"], "status": "info", "files": ["rot.jpg"]}
+    assert r["images.gps-metadata"]["status"] == "warn" and r["images.gps-metadata"]["files"] == ["gps.jpg"]
+    assert r["images.cmyk"]["files"] == ["cmyk.jpg"] and r["images.cmyk"]["status"] == "info"
+    assert r["images.16bit"]["files"] == ["deep.png"]
+    assert r["images.alpha"]["files"] == ["alpha.png"]
+    assert r["images.animated"]["files"] == ["anim.gif"]
+    # none of these is mistaken for a defect
+    assert r["images.corrupt"]["status"] == "pass"
+
+
+def test_published_duplicate(tmp_path, store, settings):
+    sid, _ = submit(store, settings, tmp_path, kohya_set(2), name="first.zip")
+    store.attest(sid, actor="t", likeness="not-a-likeness", artist_ok=True)
+    store.transition(sid, Status.APPROVED, actor="t", action="approved")
+    store.transition(sid, Status.PUBLISHED, actor="t", action="published")
+    entries = kohya_set(1, seed=0)
+    entries["fresh.jpg"] = image_bytes(seed=77)
+    _, r = submit(store, settings, tmp_path, entries, name="second.zip")
+    f = r["images.published-duplicate"]
+    assert f["status"] == "warn" and f["files"] == ["img00.jpg"]
+    assert f["data"]["matches"]["img00.jpg"] == "first/img00.jpg"
+
+
+def test_consent_attestations(tmp_path, store, settings):
+    sid, r = submit(store, settings, tmp_path, kohya_set(1))
+    assert r["consent.likeness"]["status"] == "pending" and r["consent.artist"]["status"] == "pending"
+    store.attest(sid, actor="t", likeness="public-figure")
+    r = {f["rule"]: f for f in run_checks(store, settings, [sid])[sid]}
+    assert r["consent.likeness"]["status"] == "pass" and "public figure" in r["consent.likeness"]["message"]
+    assert r["consent.artist"]["status"] == "pending"
+    store.update_fields(sid, {"concept_type": "person"}, actor="t")
+    r = {f["rule"]: f for f in run_checks(store, settings, [sid])[sid]}
+    assert r["consent.artist"]["status"] == "pass"
+
+
+def test_analysis_is_cached_by_content_hash(tmp_path, store, settings, monkeypatch):
+    sid, _ = submit(store, settings, tmp_path, kohya_set(3))
+    import pmd_tui.checks.engine as engine
+
+    calls = []
+    monkeypatch.setattr(engine, "analyse_many", lambda paths, *a, **k: calls.append(list(paths)) or [])
+    run_checks(store, settings, [sid])
+    assert calls == []
+
+
+def test_check_cli_json_report_and_exit_codes(tmp_path, cli):
+    ok = make_zip(tmp_path / "ok.zip", kohya_set(2))
+    bad = make_zip(tmp_path / "bad.zip", {**kohya_set(1, seed=5), "broken.jpg": b"\xff\xd8\xff junk"})
+    cli("add", ok)
+    cli("add", bad)
+    r = cli("check", "1", "--json")
+    assert r.exit_code == 0
+    r = cli("check", "--all", "--json")
+    assert r.exit_code == 1
+    lines = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    assert [d["submission"]["id"] for d in lines] == [1, 2]
+    for d in lines:
+        assert set(d) == {"submission", "checks"}
+        assert {"id", "name", "status"} <= set(d["submission"])
+        assert [c["rule"] for c in d["checks"]] == list(ALL_RULES)
+        for c in d["checks"]:
+            assert set(c) == {"rule", "status", "message", "files"}
+            assert c["status"] in ("pass", "info", "warn", "fail", "pending")
+            assert isinstance(c["message"], str) and c["message"]
+            assert all(isinstance(x, str) for x in c["files"])
+    bad_corrupt = next(c for c in lines[1]["checks"] if c["rule"] == "images.corrupt")
+    assert bad_corrupt["status"] == "fail" and bad_corrupt["files"] == ["broken.jpg"]
+    r = cli("check", "99")
+    assert r.exit_code == 2 and "no submission with id 99" in r.stderr
+    r = cli("check")
+    assert r.exit_code == 1  # human-readable output, same verdicts
+    assert "FAIL images.corrupt" in r.stdout
+
+
+def test_approve_and_reject_cli(tmp_path, cli):
+    cli("add", make_zip(tmp_path / "ok.zip", kohya_set(2)))
+    r = cli("approve", "1")
+    assert r.exit_code == 2 and "not been checked" in r.stderr
+    cli("check", "1")
+    r = cli("approve", "1")
+    assert r.exit_code == 2 and "consent.likeness (pending)" in r.stderr
+    r = cli("attest", "1", "--likeness", "self", "--artist-ok")
+    assert r.exit_code == 0
+    r = cli("approve", "1", "--note", "lovely")
+    assert r.exit_code == 0, r.stderr
+    r = cli("reject", "1", "--reason", "  ")
+    assert r.exit_code == 2 and "reason is required" in r.stderr
+    r = cli("reject", "1", "--reason", "duplicate of #3")
+    assert r.exit_code == 0
+    log = json.loads(cli("log", "1", "--json").stdout)
+    assert log[-1]["action"] == "rejected" and log[-1]["detail"]["reason"] == "duplicate of #3"
+    approved = next(e for e in log if e["action"] == "approved")
+    assert approved["detail"]["note"] == "lovely"
+
+
+def test_override_needs_a_reason(tmp_path, cli):
+    cli("add", make_zip(tmp_path / "bad.zip", {**kohya_set(1), "../x": "x"}))
+    cli("check", "1")
+    cli("attest", "1", "--likeness", "self", "--artist-ok")
+    r = cli("approve", "1")
+    assert r.exit_code == 2 and "archive.unsafe (fail)" in r.stderr
+    r = cli("approve", "1", "--override", "the refused entry was a stray file")
+    assert r.exit_code == 0
+    log = json.loads(cli("log", "1", "--json").stdout)
+    assert log[-1]["detail"]["overridden"] == ["archive.unsafe"]

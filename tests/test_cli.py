@@ -1,0 +1,80 @@
+"""The headless CLI end to end, in-process and as the installed console script."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.helpers import kohya_set, make_zip
+
+
+def test_add_list_show_json(tmp_path, cli):
+    z = make_zip(tmp_path / "dog set.zip", kohya_set(3))
+    r = cli("add", z, "--issue", "#7", "--submitter", "ann")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "1"
+    assert "added #1" in r.stderr and "3 images, 3 captions" in r.stderr
+
+    r = cli("list", "--json")
+    rows = json.loads(r.stdout)
+    assert [(x["id"], x["name"], x["status"], x["images"], x["captions"], x["issue_number"]) for x in rows] == [
+        (1, "dog set", "new", 3, 3, 7)]
+
+    r = cli("show", "1", "--json")
+    d = json.loads(r.stdout)
+    assert d["submitter"] == "ann" and d["caption_method"] == "manual" and d["trigger_words"] == "ohwx"
+    img = d["files"][0]
+    assert (img["name"], img["width"], img["height"], img["format"], img["caption_source"]) == (
+        "img00.jpg", 640, 512, "JPEG", "submitted")
+    assert img["caption"] == "photo of ohwx dog number 0"
+
+    r = cli("show", "1")
+    assert "img00.jpg  640x512 JPEG [submitted] 'photo of ohwx dog number 0'" in r.stdout
+    r = cli("list")
+    assert "dog set" in r.stdout and "new" in r.stdout
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path, cli):
+    bad = tmp_path / "broken.zip"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    r = cli("add", bad)
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines()[-1] == "pmd-tui: error: broken.zip: not a zip archive, or the archive is damaged"
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert json.loads(cli("list", "--json").stdout) == []
+    r = cli("show", "42")
+    assert r.exit_code == 2 and "no submission with id 42" in r.stderr
+
+
+def test_several_sources_print_one_id_each(tmp_path, cli):
+    a = make_zip(tmp_path / "a.zip", kohya_set(1))
+    b = make_zip(tmp_path / "b.zip", kohya_set(1, seed=9))
+    r = cli("add", a, b)
+    assert r.stdout.split() == ["1", "2"]
+
+
+def test_installed_console_script_chains(tmp_path):
+    z = make_zip(tmp_path / "s.zip", kohya_set(2))
+    env = {**os.environ, "PMD_DB": str(tmp_path / "q.db"), "PMD_CONFIG": str(tmp_path / "none.toml")}
+    exe = os.path.join(os.path.dirname(sys.executable), "pmd-tui")
+    out = subprocess.run([exe, "add", str(z)], capture_output=True, text=True, env=env, check=True)
+    sid = out.stdout.strip().splitlines()[-1]
+    shown = subprocess.run([exe, "show", sid, "--json"], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(shown.stdout)["id"] == int(sid)
+    bad = subprocess.run([exe, "add", str(tmp_path / "nope.zip")], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_db_option_and_config_file(tmp_path, cli, monkeypatch):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text('actor = "maint"\n[limits]\nmin_short_side = 100\n')
+    db = tmp_path / "other.db"
+    z = make_zip(tmp_path / "s.zip", kohya_set(1))
+    r = cli("--db", db, "--config", cfg, "add", z)
+    assert r.exit_code == 0 and db.exists()
+    assert (tmp_path / "other-files").is_dir()
+    r = cli("--db", db, "--config", cfg, "log", "--json")
+    assert json.loads(r.stdout)[0]["actor"] == "maint"
+    cfg.write_text("[limits]\nbogus = 1\n")
+    r = cli("--config", cfg, "list")
+    assert r.exit_code == 2 and "unknown [limits] keys" in r.stderr
