@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
@@ -118,9 +119,12 @@ def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None =
         return results
     results = []
     chunk = max(1, min(16, len(paths) // (workers * 4)))
-    # forkserver: forking a threaded process (the TUI) is unsafe, and spawn re-imports per worker.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["pmd_tui.checks.analysis"])
+    # fork starts instantly, but forking a threaded process (the TUI) is unsafe: use forkserver there.
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["pmd_tui.checks.analysis"])
     with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
         for i, r in enumerate(pool.map(_analyse_star, [(p, max_pixels) for p in paths], chunksize=chunk)):
             results.append(r)

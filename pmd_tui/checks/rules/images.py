@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import imagehash
-
 from pmd_tui.checks.model import CheckContext, finding, names, plural
 from pmd_tui.checks.rules.upscale import verdict
 
@@ -85,14 +83,15 @@ def check(ctx: CheckContext) -> list[dict]:
     )
 
     exact = {n for g in dupes for n in g}
-    hashes = [(n, imagehash.hex_to_hash(a["phash"])) for n, a in ctx.analyses.items()
+    hashes = [(n, int(a["phash"], 16)) for n, a in ctx.analyses.items()
               if a.get("ok") and a.get("phash") and n not in exact]
     pairs = []
     for i in range(len(hashes)):
+        hi = hashes[i][1]
         for j in range(i + 1, len(hashes)):
-            d = hashes[i][1] - hashes[j][1]
+            d = (hi ^ hashes[j][1]).bit_count()
             if d <= NEAR_DUPLICATE_BITS:
-                pairs.append((hashes[i][0], hashes[j][0], int(d)))
+                pairs.append((hashes[i][0], hashes[j][0], d))
     out.append(
         finding("images.near-duplicate", "warn", f"{plural(len(pairs), 'pair')} of near-identical images "
                 f"(resized or re-encoded copies): " + "; ".join(f"{a} ~ {b}" for a, b, _ in pairs[:3]),
@@ -101,15 +100,15 @@ def check(ctx: CheckContext) -> list[dict]:
     )
 
     published_sha = {p["sha256"]: p for p in ctx.published if p.get("sha256")}
-    published_ph = [(p, imagehash.hex_to_hash(p["phash"])) for p in ctx.published if p.get("phash")]
+    published_ph = [(p, int(p["phash"], 16)) for p in ctx.published if p.get("phash")]
     hits = {}
     for f in ctx.images:
         p = published_sha.get(f["sha256"])
         if p is None:
             a = ctx.analyses.get(f["name"], {})
             if a.get("phash"):
-                h = imagehash.hex_to_hash(a["phash"])
-                p = next((q for q, qh in published_ph if h - qh <= NEAR_DUPLICATE_BITS), None)
+                h = int(a["phash"], 16)
+                p = next((q for q, qh in published_ph if (h ^ qh).bit_count() <= NEAR_DUPLICATE_BITS), None)
         if p is not None:
             hits[f["name"]] = f"{p['dataset']}/{p['name']}"
     if hits:

@@ -1,0 +1,109 @@
+"""Benchmark: `check` against cleanvision and against a plain decode loop, side by side in one run.
+
+Run by hand:  python tests/bench/bench_checks.py [--n 300]   (cleanvision: pip install -e '.[bench]')
+Makes N 1024 px JPEG photos from scikit-image's public-domain photographs (random crops, flips and
+colour shifts, so every file is distinct), then times:
+  floor        decode every image once (PIL load), single process
+  pmd check    intake excluded; cold cache (every image analysed) and warm (all cached)
+  cleanvision  Imagelab(data_path).find_issues()
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import skimage
+from PIL import Image, ImageOps
+
+PHOTOS = ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg",
+          "grass.png", "gravel.png", "coins.png", "hubble_deep_field.jpg", "motorcycle_right.png"]
+
+
+def make_photos(folder: Path, n: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    sources = [Image.open(Path(skimage.__file__).parent / "data" / p).convert("RGB") for p in PHOTOS]
+    paths = []
+    for i in range(n):
+        im = sources[i % len(sources)]
+        w, h = im.size
+        cw, ch = int(w * rng.uniform(0.6, 1.0)), int(h * rng.uniform(0.6, 1.0))
+        x, y = rng.integers(0, w - cw + 1), rng.integers(0, h - ch + 1)
+        crop = im.crop((x, y, x + cw, y + ch))
+        if rng.random() < 0.5:
+            crop = ImageOps.mirror(crop)
+        arr = np.asarray(crop, dtype=np.float32) * rng.uniform(0.8, 1.2, 3)
+        crop = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+        scale = 1024 / max(crop.size)
+        crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.LANCZOS)
+        p = folder / f"photo_{i:04d}.jpg"
+        crop.save(p, "JPEG", quality=92)
+        paths.append(p)
+    return paths
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--skip-cleanvision", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = tmp / "photos"
+        folder.mkdir()
+        paths = make_photos(folder, args.n)
+        print(f"{args.n} JPEG photos, 1024 px long side, {sum(p.stat().st_size for p in paths) / 1e6:.0f} MB; "
+              f"{os.cpu_count()} cores")
+
+        def floor():
+            for p in paths:
+                with Image.open(p) as im:
+                    im.load()
+
+        t_floor, _ = timed(floor)
+
+        from pmd_tui.checks.engine import run_checks
+        from pmd_tui.config import load_settings
+        from pmd_tui.intake.service import add_source
+        from pmd_tui.store import QueueStore
+
+        settings = load_settings(tmp / "q.db")
+        store = QueueStore(settings.db_path)
+        sid = add_source(store, settings, folder)
+        t_cold, _ = timed(lambda: run_checks(store, settings, [sid]))
+        t_warm, _ = timed(lambda: run_checks(store, settings, [sid]))
+
+        rows = [("decode floor", t_floor), ("pmd check (cold)", t_cold), ("pmd check (cached)", t_warm)]
+        t_cv = None
+        if not args.skip_cleanvision:
+            try:
+                from cleanvision import Imagelab
+            except ImportError:
+                print("cleanvision is not installed (pip install cleanvision); skipping it")
+            else:
+                def cv():
+                    lab = Imagelab(data_path=str(folder))
+                    lab.find_issues()
+
+                t_cv, _ = timed(cv)
+                rows.append(("cleanvision find_issues", t_cv))
+        print(f"{'':26}{'seconds':>9}{'images/s':>10}")
+        for name, t in rows:
+            print(f"{name:26}{t:9.2f}{args.n / t:10.1f}")
+        print(f"pmd check cold / decode floor: {t_cold / t_floor:.2f}x  (target <= 2x)")
+        if t_cv:
+            print(f"cleanvision / pmd check cold:  {t_cv / t_cold:.1f}x faster  (target >= 5x)")
+
+
+if __name__ == "__main__":
+    main()
