@@ -28,9 +28,13 @@ def _flag(ctx: CheckContext, key) -> list[str]:
     return [n for n, a in ctx.analyses.items() if a.get("ok") and key(a)]
 
 
-def _info(rule: str, hit: list[str], what: str, fine: str) -> dict:
+def _verb(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
+
+
+def _info(rule: str, hit: list[str], what: tuple[str, str], fine: str) -> dict:
     if hit:
-        return finding(rule, "info", f"{plural(len(hit), 'image')} {what}: {names(hit)}", hit)
+        return finding(rule, "info", f"{plural(len(hit), 'image')} {_verb(len(hit), *what)}: {names(hit)}", hit)
     return finding(rule, "pass", fine)
 
 
@@ -56,7 +60,7 @@ def check(ctx: CheckContext) -> list[dict]:
         first = next(iter(ups))
         nw, nh = ups[first]["native"]
         out.append(finding("images.upscaled", "warn",
-                           f"{plural(len(ups), 'image')} look upscaled (no detail near the pixel scale), e.g. "
+                           f"{plural(len(ups), 'image')} {_verb(len(ups), 'looks', 'look')} upscaled (no detail near the pixel scale), e.g. "
                            f"{first} is likely ~{ups[first]['factor']:g}x from about {nw}x{nh}",
                            list(ups), estimates={n: {"factor": v["factor"], "native": list(v["native"])}
                                                  for n, v in ups.items()}))
@@ -121,18 +125,19 @@ def check(ctx: CheckContext) -> list[dict]:
 
     gps = _flag(ctx, lambda a: a.get("gps"))
     out.append(
-        finding("images.gps-metadata", "warn", f"{plural(len(gps), 'image')} carry location metadata "
+        finding("images.gps-metadata", "warn", f"{plural(len(gps), 'image')} {_verb(len(gps), 'carries', 'carry')} location metadata "
                 f"(stripped on publish): {names(gps)}", gps)
         if gps else finding("images.gps-metadata", "pass", "no location metadata")
     )
     out.append(_info("images.exif-rotation", _flag(ctx, lambda a: a.get("orientation", 1) != 1),
-                     "are rotated by EXIF orientation (viewers and trainers apply it)", "no EXIF rotation"))
-    out.append(_info("images.cmyk", _flag(ctx, lambda a: a.get("cmyk")), "are CMYK (converted by loaders)",
+                     ("is rotated by EXIF orientation (viewers and trainers apply it)",
+                      "are rotated by EXIF orientation (viewers and trainers apply it)"), "no EXIF rotation"))
+    out.append(_info("images.cmyk", _flag(ctx, lambda a: a.get("cmyk")), ("is CMYK (converted by loaders)", "are CMYK (converted by loaders)"),
                      "no CMYK images"))
-    out.append(_info("images.16bit", _flag(ctx, lambda a: a.get("bits", 8) > 8), "have 16 bits per channel",
+    out.append(_info("images.16bit", _flag(ctx, lambda a: a.get("bits", 8) > 8), ("has 16 bits per channel", "have 16 bits per channel"),
                      "8 bits per channel"))
-    out.append(_info("images.alpha", _flag(ctx, lambda a: a.get("alpha")), "have an alpha channel",
+    out.append(_info("images.alpha", _flag(ctx, lambda a: a.get("alpha")), ("has an alpha channel", "have an alpha channel"),
                      "no transparency"))
     out.append(_info("images.animated", _flag(ctx, lambda a: a.get("animated")),
-                     "are animated (the first frame is used)", "no animated images"))
+                     ("is animated (the first frame is used)", "are animated (the first frame is used)"), "no animated images"))
     return out
