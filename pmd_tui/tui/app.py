@@ -1,0 +1,177 @@
+"""PmdApp: holds the store and settings, runs long work in workers, routes progress to the screens."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from pmd_tui.config import Settings
+from pmd_tui.errors import PmdError
+from pmd_tui.store import QueueStore
+
+
+class TaskProgress(Message):
+    """Sent from worker threads: what is running and how far it got."""
+
+    def __init__(self, label: str, done: int, total: int | None) -> None:
+        super().__init__()
+        self.label, self.done, self.total = label, done, total
+
+
+class TaskFinished(Message):
+    def __init__(self, label: str, summary: str, ok: bool) -> None:
+        super().__init__()
+        self.label, self.summary, self.ok = label, summary, ok
+
+
+class PmdApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "pmd-tui"
+    SUB_TITLE = "personalization meta-dataset review"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("x", "cancel_task", "Cancel task", show=False),
+    ]
+
+    def __init__(self, store: QueueStore, settings: Settings, *, image_cls=None, demo: bool = False):
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.image_cls = image_cls
+        self.demo = demo
+        self.task_state: tuple[str, int, int | None] | None = None
+        self._cancel = threading.Event()
+        if demo:
+            self.sub_title = "DEMO queue (throw-away)"
+
+    def on_mount(self) -> None:
+        from pmd_tui.tui.screens.queue import QueueScreen
+
+        self.push_screen(QueueScreen())
+
+    # -- commands and help ------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette offers every described key of the current screen, by name."""
+        yield from super().get_system_commands(screen)
+        for node, binding in self.described_bindings(screen):
+            if binding.action not in ("help", "command_palette", "quit"):
+                yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}",
+                                    self._runner(node, binding.action))
+
+    def _runner(self, node, action: str) -> Callable[[], None]:
+        def run() -> None:
+            self.call_later(node.run_action, action)
+
+        return run
+
+    @staticmethod
+    def described_bindings(screen: Screen) -> list[tuple[object, Binding]]:
+        """(node, binding) for every active binding that has a description, screen's first."""
+        out = []
+        for active in screen.active_bindings.values():
+            if active.binding.description:
+                out.append((active.node, active.binding))
+        return out
+
+    def action_help(self) -> None:
+        from pmd_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen([(self.get_key_display(b), b.description)
+                                         for _, b in self.described_bindings(self.screen)]))
+
+    # -- background work --------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.task_state is not None
+
+    def on_task_progress(self, message: TaskProgress) -> None:
+        self.task_state = (message.label, message.done, message.total)
+        self._update_bars()
+
+    def on_task_finished(self, message: TaskFinished) -> None:
+        self.task_state = None
+        self._update_bars()
+        self.notify(message.summary, title=message.label, severity="information" if message.ok else "error",
+                    timeout=6)
+        refresh = getattr(self.screen, "refresh_data", None)
+        if refresh:
+            refresh()
+
+    def _update_bars(self) -> None:
+        from pmd_tui.tui.widgets import TaskBar
+
+        for bar in self.screen.query(TaskBar):
+            bar.show(self.task_state)
+
+    def action_cancel_task(self) -> None:
+        if self.busy:
+            self._cancel.set()
+            self.notify("cancelling…", timeout=2)
+
+    def start_task(self, label: str, fn: Callable[[Callable[[int, int | None, str], None], threading.Event], str]) -> None:
+        """Run ``fn(progress, cancel)`` in a worker; its return value is the summary shown at the end."""
+        if self.busy:
+            self.notify(f"{self.task_state[0]} is still running (x cancels it)", severity="warning")
+            return
+        self._cancel = threading.Event()
+        self.task_state = (label, 0, None)
+        self._update_bars()
+        self._run_task(label, fn, self._cancel)
+
+    @work(thread=True, exclusive=True, group="tasks")
+    def _run_task(self, label, fn, cancel: threading.Event) -> None:
+        def progress(done: int, total: int | None, what: str = "") -> None:
+            self.post_message(TaskProgress(f"{label}: {what}" if what else label, done, total))
+
+        try:
+            summary = fn(progress, cancel)
+            ok = True
+        except PmdError as exc:
+            summary, ok = str(exc), False
+        except Exception as exc:  # shown, never a crash of the whole app
+            summary, ok = f"{type(exc).__name__}: {exc}", False
+        finally:
+            self.store.close()  # this thread's connection
+        self.post_message(TaskFinished(label, summary, ok))
+
+    def check_submissions(self, ids: list[int]) -> None:
+        from pmd_tui.checks.engine import run_checks, worst
+
+        def job(progress, cancel):
+            results = run_checks(self.store, self.settings, ids, cancel=cancel,
+                                 progress=lambda d, t, what: progress(d, t, what))
+            worst_all = [worst(f) for f in results.values()]
+            return f"checked {len(results)} submission(s): " + ", ".join(
+                f"{n} {s}" for s, n in sorted({w: worst_all.count(w) for w in worst_all}.items()))
+
+        self.start_task("checks", job)
+
+    # -- captioning and publishing (services from their own packages) ----------------------------
+    def caption_submissions(self, ids: list[int]) -> None:
+        try:
+            from pmd_tui.captioning.service import caption_job
+        except ImportError:
+            self.notify("captioning is not available in this build", severity="warning")
+            return
+        self.start_task("captioning", caption_job(self.store, self.settings, ids))
+
+    def publish_target_label(self) -> str:
+        target = getattr(self, "publish_target", None)
+        return str(target) if target else f"https://huggingface.co/datasets/{self.settings.repo}"
+
+    def publish_submissions(self, ids: list[int]) -> None:
+        try:
+            from pmd_tui.publish.service import publish_job
+        except ImportError:
+            self.notify("publishing is not available in this build", severity="warning")
+            return
+        self.start_task("publishing", publish_job(self.store, self.settings, ids,
+                                                   to_dir=getattr(self, "publish_target", None)))

@@ -1,0 +1,51 @@
+"""Choosing the image renderer and showing previews.
+
+textual-image picks its renderer when first imported and queries the terminal, which it cannot do once
+Textual runs: so ``image_widget_class`` is called before ``App.run()``. A pty reporting 0 columns would
+make that import divide by zero; we pre-fill its cell-size cache instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+RENDERERS = ("auto", "tgp", "sixel", "halfcell", "unicode", "none")
+
+
+def _guard_cell_size() -> None:
+    try:
+        from textual_image import _terminal
+    except Exception:
+        return
+    if hasattr(_terminal.get_cell_size, "_result"):
+        return
+    try:
+        if sys.__stdout__ is None or not sys.__stdout__.isatty():
+            return
+        rows, columns, _w, _h = _terminal.get_tiocgwinsz()
+    except Exception:
+        rows = columns = 0
+    if not rows or not columns:
+        _terminal.get_cell_size._result = _terminal.CellSize(10, 20)
+
+
+def image_widget_class(kind: str | None = None):
+    """The textual-image widget class for ``kind`` (default: $PMD_PREVIEW or auto); None for 'none'."""
+    kind = (kind or os.environ.get("PMD_PREVIEW") or "auto").lower()
+    if kind not in RENDERERS:
+        raise ValueError(f"unknown preview renderer {kind!r}; choose from {', '.join(RENDERERS)}")
+    if kind == "none":
+        return None
+    _guard_cell_size()
+    try:
+        import textual_image.widget as tiw
+    except Exception:  # a terminal that answers nothing sensible: previews off, app still works
+        return None
+    return {
+        "auto": tiw.Image,
+        "tgp": tiw.TGPImage,
+        "sixel": tiw.SixelImage,
+        "halfcell": tiw.HalfcellImage,
+        "unicode": tiw.UnicodeImage,
+    }[kind]

@@ -1,0 +1,145 @@
+"""Decisions and edits offered on both the queue and the review screen, through the core services."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from pmd_tui.decisions import approve, blocking_findings, reject
+from pmd_tui.errors import PmdError
+from pmd_tui.tui.screens.dialogs import AttestDialog, ConfirmDialog, MetadataDialog, ReasonDialog
+
+ACTION_BINDINGS = [
+    Binding("c", "check", "Check"),
+    Binding("a", "approve", "Approve"),
+    Binding("r", "reject", "Reject"),
+    Binding("t", "attest", "Attest consent"),
+    Binding("m", "metadata", "Edit metadata"),
+    Binding("g", "caption", "Caption (Florence-2)"),
+    Binding("p", "publish", "Publish"),
+]
+
+
+class SubmissionActions:
+    """Mixin for screens with a current submission: ``current_id()`` and ``refresh_data()``."""
+
+    def current_id(self) -> int | None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def refresh_data(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _guard(self, fn, *args, **kwargs) -> bool:
+        try:
+            fn(*args, **kwargs)
+            return True
+        except PmdError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
+            return False
+
+    def action_check(self) -> None:
+        sid = self.current_id()
+        if sid is not None:
+            self.app.check_submissions([sid])
+
+    def action_approve(self) -> None:
+        sid = self.current_id()
+        if sid is None:
+            return
+        store, settings = self.app.store, self.app.settings
+        sub = store.get(sid)
+        if sub["status"] == "new":
+            self.app.notify("run the checks first (c)", severity="warning")
+            return
+        blockers = blocking_findings(store, sid)
+
+        def done(ok: bool) -> None:
+            self.app.notify(f"approved #{sid} {sub['name']}")
+            self.refresh_data()
+
+        if blockers:
+            detail = "Blocking findings:\n" + "\n".join(f"  {c['status']:<8} {c['rule']}: {c['message']}"
+                                                       for c in blockers)
+
+            def with_override(reason: str | None) -> None:
+                if reason and self._guard(approve, store, settings, sid, override=reason):
+                    done(True)
+
+            self.app.push_screen(ReasonDialog(f"Approve #{sid} {sub['name']} despite these findings?", [],
+                                              detail=detail + "\n\nWrite why (recorded as an override):",
+                                              ok_label="Approve with override"), with_override)
+        else:
+            def confirmed(yes: bool) -> None:
+                if yes and self._guard(approve, store, settings, sid):
+                    done(True)
+
+            self.app.push_screen(ConfirmDialog(f"Approve #{sid} {sub['name']}?", confirm_label="Approve"), confirmed)
+
+    def action_reject(self) -> None:
+        sid = self.current_id()
+        if sid is None:
+            return
+        store, settings = self.app.store, self.app.settings
+        sub = store.get(sid)
+        suggestions = [f"{c['rule']}: {c['message']}" for c in store.checks(sid)
+                       if c["status"] in ("fail", "warn", "pending")]
+        suggestions += ["not SFW (rule 1)", "likeness without consent (rule 2)",
+                        "artist has objected to training (rule 3)", "AI-upscaled images (rule 4)"]
+
+        def rejected(reason: str | None) -> None:
+            if reason and self._guard(reject, store, settings, sid, reason=reason):
+                self.app.notify(f"rejected #{sid}: {reason}")
+                self.refresh_data()
+
+        self.app.push_screen(ReasonDialog(f"Reject #{sid} {sub['name']}", suggestions, ok_label="Reject"), rejected)
+
+    def action_attest(self) -> None:
+        sid = self.current_id()
+        if sid is None:
+            return
+        store = self.app.store
+
+        def saved(result: dict | None) -> None:
+            if result is None:
+                return
+            if self._guard(store.attest, sid, actor=self.app.settings.actor, likeness=result["likeness"],
+                           artist_ok=result["artist_ok"]):
+                self.app.notify(f"attestation recorded for #{sid}")
+                if store.get(sid)["status"] in ("new", "checked"):
+                    self.app.check_submissions([sid])
+                self.refresh_data()
+
+        self.app.push_screen(AttestDialog(store.get(sid)), saved)
+
+    def action_metadata(self) -> None:
+        sid = self.current_id()
+        if sid is None:
+            return
+        store = self.app.store
+
+        def saved(changes: dict | None) -> None:
+            if changes and self._guard(store.update_fields, sid, changes, actor=self.app.settings.actor):
+                self.app.notify(f"updated #{sid}: {', '.join(changes)}")
+                self.refresh_data()
+
+        self.app.push_screen(MetadataDialog(store.get(sid)), saved)
+
+    def action_caption(self) -> None:
+        sid = self.current_id()
+        if sid is not None:
+            self.app.caption_submissions([sid])
+
+    def action_publish(self) -> None:
+        sid = self.current_id()
+        if sid is None:
+            return
+        sub = self.app.store.get(sid)
+        if sub["status"] != "approved":
+            self.app.notify(f"#{sid} is {sub['status']}: only approved submissions are published", severity="warning")
+            return
+
+        def confirmed(yes: bool) -> None:
+            if yes:
+                self.app.publish_submissions([sid])
+
+        self.app.push_screen(ConfirmDialog(f"Publish #{sid} {sub['name']}?",
+                                           f"to {self.app.publish_target_label()}", confirm_label="Publish"), confirmed)

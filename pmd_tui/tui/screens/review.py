@@ -1,0 +1,356 @@
+"""Reviewing one submission: files with finding markers, a large preview, the caption (editable),
+the rule results (selecting one shows its files) and the submission's metadata."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from pmd_tui.imaging.thumbs import thumbnail
+from pmd_tui.tui.literal import literal
+from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
+from pmd_tui.tui.widgets import FINDING_MARK, FINDING_STYLE, STATUS_STYLE, TaskBar
+
+SEVERITY = ("pass", "info", "pending", "warn", "fail")
+CACHE_SIZE = 96
+
+
+class ReviewScreen(SubmissionActions, Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("e", "edit_caption", "Edit caption"),
+        Binding("ctrl+s", "save_caption", "Save caption", priority=True),
+        Binding("u", "undo_caption", "Undo caption change"),
+        Binding("ctrl+f", "focus_findings", "Findings", key_display="^f"),
+        *ACTION_BINDINGS,
+    ]
+
+    def __init__(self, submission_id: int):
+        super().__init__()
+        self.submission_id = submission_id
+        self.files: list[dict] = []
+        self.visible_files: list[dict] = []
+        self.findings: list[dict] = []
+        self.only: tuple[str, set[str]] | None = None  # (rule, files) when a finding is selected
+        self._thumbs: OrderedDict[str, object] = OrderedDict()
+        self._shown_file: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="review-body"):
+            with Vertical(id="files-pane"):
+                yield Label("files", id="files-title", classes="pane-title")
+                yield DataTable(id="files", cursor_type="row")
+            with Vertical(id="center-pane"):
+                with Vertical(id="preview"):
+                    if self.app.image_cls is not None:
+                        yield self.app.image_cls(None, id="preview-image")
+                    yield Static("", id="preview-note")
+                yield Label("", id="caption-label", classes="pane-title")
+                yield TextArea("", id="caption", soft_wrap=True, show_line_numbers=False)
+            with Vertical(id="side-pane"):
+                yield Label("findings  (enter: show files)", classes="pane-title")
+                yield OptionList(id="findings")
+                yield Label("submission  (m: edit, t: attest)", classes="pane-title")
+                yield Static("", id="meta")
+        yield TaskBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#files", DataTable)
+        table.add_column("", key="mark", width=1)
+        table.add_column("file", key="name", width=22)
+        table.add_column("size", key="size", width=9)
+        table.add_column("caption", key="src", width=9)
+        self.refresh_data()
+        table.focus()
+
+    # -- data -------------------------------------------------------------------------------------
+    def current_id(self) -> int | None:
+        return self.submission_id
+
+    def refresh_data(self) -> None:
+        store = self.app.store
+        sub = store.get(self.submission_id)
+        self.sub = sub
+        self.title = f"#{sub['id']} {sub['name']}"
+        self.files = store.files(self.submission_id, "image")
+        self.findings = store.checks(self.submission_id)
+        self._render_findings()
+        self._render_files()
+        self._render_meta()
+
+    def _file_marks(self) -> dict[str, str]:
+        marks: dict[str, str] = {}
+        for f in self.findings:
+            if f["status"] == "pass":
+                continue
+            for name in f["files"]:
+                if SEVERITY.index(f["status"]) > SEVERITY.index(marks.get(name, "pass")):
+                    marks[name] = f["status"]
+        return marks
+
+    def _render_files(self) -> None:
+        table = self.query_one("#files", DataTable)
+        keep = self.current_file()
+        marks = self._file_marks()
+        self.visible_files = [f for f in self.files if self.only is None or f["name"] in self.only[1]]
+        table.clear()
+        for f in self.visible_files:
+            status = marks.get(f["name"])
+            mark = Text(FINDING_MARK[status], style=FINDING_STYLE[status]) if status else Text(" ")
+            size = f"{f['width']}x{f['height']}" if f["width"] else "?"
+            src = f["caption_source"] or ("empty" if f["caption"] == "" else "none")
+            table.add_row(mark, literal(f["name"]), size, Text(src, style="dim" if src == "none" else ""),
+                          key=str(f["id"]))
+        title = f"files ({len(self.visible_files)}/{len(self.files)})"
+        if self.only:
+            title += f" · {self.only[0]} · esc: all"
+        self.query_one("#files-title", Label).update(literal(title))
+        if keep is not None and any(f["id"] == keep["id"] for f in self.visible_files):
+            table.move_cursor(row=table.get_row_index(str(keep["id"])))
+        self._show_file(self.current_file(), force=True)
+
+    def _render_findings(self) -> None:
+        ol = self.query_one("#findings", OptionList)
+        highlighted = ol.highlighted
+        ol.clear_options()
+        if not self.findings:
+            ol.add_option(Option(Text("not checked yet: press c", style="dim"), id="none"))
+            return
+        for i, f in enumerate(self.findings):
+            line = Text(f"{FINDING_MARK[f['status']]} ", style=FINDING_STYLE[f["status"]])
+            line.append(f["rule"], style="bold" if f["status"] != "pass" else "dim")
+            if f["status"] != "pass":
+                line.append("\n  ")
+                line.append(literal(f["message"]))
+                if f["files"]:
+                    line.append(f"  [{len(f['files'])} file(s)]", style="dim")
+            ol.add_option(Option(line, id=str(i)))
+        if highlighted is not None and highlighted < len(self.findings):
+            ol.highlighted = highlighted
+
+    def _render_meta(self) -> None:
+        s = self.sub
+        t = Text()
+        t.append(s["status"], style=STATUS_STYLE.get(s["status"], ""))
+        if s["status_reason"]:
+            t.append(" · ")
+            t.append(literal(s["status_reason"]))
+        rows = (("name", s["name"]), ("concept type", s["concept_type"] or "unknown"), ("concept", s["concept"]),
+                ("trigger", s["trigger_words"]), ("captioning", s["caption_method"]), ("repeats", s["repeats"]),
+                ("submitter", s["submitter"]), ("issue", f"#{s['issue_number']}" if s["issue_number"] else None),
+                ("likeness", s["likeness_attestation"] or "not attested"),
+                ("artist", "has not objected" if s["artist_attestation"] else "not attested"))
+        for label, value in rows:
+            if value in (None, ""):
+                continue
+            t.append(f"\n{label}: ", style="dim")
+            t.append(literal(value))
+        if s["readme_text"]:
+            t.append("\nreadme: ", style="dim")
+            t.append(literal(s["readme_text"][:400]))
+        self.query_one("#meta", Static).update(t)
+
+    # -- files, preview and caption ---------------------------------------------------------------
+    def current_file(self) -> dict | None:
+        table = self.query_one("#files", DataTable)
+        if not self.visible_files or table.row_count == 0:
+            return None
+        row = table.cursor_row
+        if row is None or row >= len(self.visible_files):
+            return None
+        return self.visible_files[row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "files":
+            self._save_if_modified()
+            self._show_file(self.current_file())
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "files":
+            self.action_edit_caption()
+
+    def _show_file(self, f: dict | None, force: bool = False) -> None:
+        if f is None:
+            self._shown_file = None
+            self.query_one("#caption", TextArea).load_text("")
+            self.query_one("#caption-label", Label).update("no file")
+            self._set_preview(None, "no file selected")
+            return
+        if f["id"] == self._shown_file and not force:
+            return
+        self._shown_file = f["id"]
+        caption = self.query_one("#caption", TextArea)
+        caption.load_text(f["caption"] or "")
+        label = Text("caption ", style="bold")
+        label.append(f"· {f['caption_source'] or 'none'}", style="dim")
+        if f["caption_detail"]:
+            label.append(" ")
+            label.append(literal(f["caption_detail"]), style="dim")
+        label.append("   e: edit · ctrl+s: save · u: undo", style="dim")
+        self.query_one("#caption-label", Label).update(label)
+        cached = self._thumbs.get(f["sha256"])
+        if cached is not None:
+            self._thumbs.move_to_end(f["sha256"])
+            self._set_preview(cached, self._describe(f))
+        else:
+            self._set_preview(None, "loading…")
+        self._load_preview(f, self._neighbours(f))
+
+    def _neighbours(self, f: dict) -> list[dict]:
+        idx = next((i for i, x in enumerate(self.visible_files) if x["id"] == f["id"]), 0)
+        return [self.visible_files[j] for j in (idx + 1, idx + 2, idx - 1) if 0 <= j < len(self.visible_files)]
+
+    def _describe(self, f: dict) -> Text:
+        t = literal(f["name"], style="bold")
+        if f["width"]:
+            t.append(f"  {f['width']}x{f['height']} {f['format'] or ''} · {f['size_bytes'] / 1024:.0f} KiB", style="dim")
+        return t
+
+    @work(thread=True, exclusive=True, group="preview")
+    def _load_preview(self, f: dict, prefetch: list[dict]) -> None:
+        """Thumbnail off the UI thread; also warms the next images so holding a key never stutters."""
+        worker = get_current_worker()
+        staged = self.app.store.staged_dir(self.sub)
+        cache_dir = self.app.store.data_dir / "cache"
+        if f["sha256"] not in self._thumbs:
+            im = thumbnail(staged / f["name"], f["sha256"] or f["name"], cache_dir)
+            if worker.is_cancelled:
+                return
+            self.app.call_from_thread(self._preview_ready, f, im)
+        for other in prefetch:
+            if worker.is_cancelled:
+                return
+            if other["sha256"] and other["sha256"] not in self._thumbs:
+                im = thumbnail(staged / other["name"], other["sha256"], cache_dir)
+                if im is not None:
+                    self.app.call_from_thread(self._remember, other["sha256"], im)
+
+    def _remember(self, key: str, im) -> None:
+        self._thumbs[key] = im
+        while len(self._thumbs) > CACHE_SIZE:
+            self._thumbs.popitem(last=False)
+
+    def _preview_ready(self, f: dict, im) -> None:
+        if im is not None:
+            self._remember(f["sha256"], im)
+        if self._shown_file != f["id"]:
+            return
+        if im is None:
+            self._set_preview(None, Text(f"{f['name']}: cannot be decoded", style="bold red"))
+        else:
+            self._set_preview(im, self._describe(f))
+
+    def _fit(self, im) -> tuple[int, int]:
+        """Cells that show ``im`` as large as the pane allows, keeping its aspect ratio."""
+        try:
+            from textual_image._terminal import get_cell_size
+
+            cw, ch = get_cell_size()
+        except Exception:
+            cw, ch = 10, 20
+        area = self.query_one("#preview").content_size
+        cols, rows = max(area.width, 4), max(area.height - 1, 2)
+        k = min(cols * cw / im.width, rows * ch / im.height)
+        return max(1, int(im.width * k / cw)), max(1, int(im.height * k / ch))
+
+    def on_resize(self) -> None:
+        if self.app.image_cls is not None:
+            widget = self.query_one("#preview-image")
+            if widget.image is not None:
+                widget.styles.width, widget.styles.height = self._fit(widget.image)
+
+    def _set_preview(self, im, note) -> None:
+        if self.app.image_cls is not None:
+            widget = self.query_one("#preview-image")
+            if im is not None:
+                widget.styles.width, widget.styles.height = self._fit(im)
+            widget.image = im
+            widget.display = im is not None
+        elif im is not None:
+            note = Text.assemble(note, ("\n(preview off)", "dim"))
+        self.query_one("#preview-note", Static).update(note if isinstance(note, Text) else literal(note))
+
+    def action_edit_caption(self) -> None:
+        if self.current_file() is not None:
+            self.query_one("#caption", TextArea).focus()
+
+    def _save_if_modified(self) -> bool:
+        if self._shown_file is None:
+            return False
+        f = next((x for x in self.files if x["id"] == self._shown_file), None)
+        text = self.query_one("#caption", TextArea).text.strip()
+        if f is None or text == (f["caption"] or ""):
+            return False
+        if self._guard(self.app.store.set_caption, f["id"], text, actor=self.app.settings.actor):
+            f.update(caption=text, caption_source="edited", caption_detail=None)
+            self.notify(Text.assemble("caption saved: ", literal(f["name"])), timeout=2)
+            self._refresh_file_row(f)
+            return True
+        return False
+
+    def _refresh_file_row(self, f: dict) -> None:
+        table = self.query_one("#files", DataTable)
+        try:
+            table.update_cell(str(f["id"]), "src", Text(f["caption_source"] or "none"))
+        except Exception:
+            pass
+
+    def action_save_caption(self) -> None:
+        if not self._save_if_modified():
+            self.notify("caption unchanged", timeout=2)
+        self.query_one("#files", DataTable).focus()
+
+    def action_undo_caption(self) -> None:
+        f = self.current_file()
+        if f is None:
+            return
+        if self._guard(self.app.store.undo_caption, f["id"], actor=self.app.settings.actor):
+            fresh = self.app.store.file(f["id"])
+            f.update(caption=fresh["caption"], caption_source=fresh["caption_source"],
+                     caption_detail=fresh["caption_detail"])
+            self._show_file(f, force=True)
+            self._refresh_file_row(f)
+            self.notify("caption restored", timeout=2)
+
+    # -- findings ---------------------------------------------------------------------------------
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id in (None, "none"):
+            return
+        finding = self.findings[int(event.option.id)]
+        if not finding["files"]:
+            self.notify(f"{finding['rule']} concerns no particular file", timeout=3)
+            return
+        self.only = (finding["rule"], set(finding["files"]))
+        self._render_files()
+        files = self.query_one("#files", DataTable)
+        files.move_cursor(row=0)
+        files.focus()
+        if not self.visible_files:
+            self.notify("its files are not images (see the message)", timeout=3)
+
+    def action_focus_findings(self) -> None:
+        self.query_one("#findings", OptionList).focus()
+
+    def action_back(self) -> None:
+        caption = self.query_one("#caption", TextArea)
+        if caption.has_focus:
+            self._save_if_modified()
+            self.query_one("#files", DataTable).focus()
+            return
+        if self.only is not None:
+            self.only = None
+            self._render_files()
+            return
+        self._save_if_modified()
+        self.app.pop_screen()
