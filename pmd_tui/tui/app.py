@@ -51,6 +51,13 @@ class PmdApp(App):
         if demo:
             self.sub_title = "DEMO queue (throw-away)"
 
+    def notify(self, message, *, title: str = "", severity="information", timeout=None, markup: bool = False) -> None:
+        """Notifications often quote submission names: never parse them as markup, show controls visibly."""
+        from pmd_tui.tui.literal import visible
+
+        text = message.plain if hasattr(message, "plain") else str(message)
+        super().notify(visible(text), title=visible(title), severity=severity, timeout=timeout, markup=markup)
+
     def on_mount(self) -> None:
         from pmd_tui.tui.screens.queue import QueueScreen
 

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from pmd_tui.imaging.thumbs import thumbnail
-from pmd_tui.tui.literal import literal
+from pmd_tui.tui.literal import literal, visible
 from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
 from pmd_tui.tui.widgets import FINDING_MARK, FINDING_STYLE, STATUS_STYLE, TaskBar
 
@@ -191,7 +191,8 @@ class ReviewScreen(SubmissionActions, Screen):
             return
         self._shown_file = f["id"]
         caption = self.query_one("#caption", TextArea)
-        caption.load_text(f["caption"] or "")
+        # control characters (escape sequences) are shown as \xNN, never sent to the terminal
+        caption.load_text(visible(f["caption"] or ""))
         label = Text("caption ", style="bold")
         label.append(f"· {f['caption_source'] or 'none'}", style="dim")
         if f["caption_detail"]:
@@ -290,11 +291,11 @@ class ReviewScreen(SubmissionActions, Screen):
             return False
         f = next((x for x in self.files if x["id"] == self._shown_file), None)
         text = self.query_one("#caption", TextArea).text.strip()
-        if f is None or text == (f["caption"] or ""):
+        if f is None or text == visible(f["caption"] or "").strip():
             return False
         if self._guard(self.app.store.set_caption, f["id"], text, actor=self.app.settings.actor):
             f.update(caption=text, caption_source="edited", caption_detail=None)
-            self.notify(Text.assemble("caption saved: ", literal(f["name"])), timeout=2)
+            self.notify(f"caption saved: {f['name']}", timeout=2)
             self._refresh_file_row(f)
             return True
         return False

@@ -1,0 +1,282 @@
+"""The TUI driven through Textual's Pilot: every flow a maintainer uses, on a real demo queue."""
+
+import shutil
+
+import pytest
+from textual.widgets import DataTable, Input, OptionList, TextArea
+
+from pmd_tui.config import load_settings
+from pmd_tui.demo import build_demo_queue
+from pmd_tui.store import QueueStore
+from pmd_tui.tui.app import PmdApp
+from pmd_tui.tui.preview import image_widget_class
+from pmd_tui.tui.screens.dialogs import AttestDialog, MetadataDialog, ReasonDialog
+from pmd_tui.tui.screens.help import HelpScreen
+from pmd_tui.tui.screens.review import ReviewScreen
+
+SIZE = (160, 48)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo-template")
+    (root / "config.toml").write_text("")
+    settings = load_settings(root / "demo.db", root / "config.toml")
+    store = QueueStore(settings.db_path)
+    build_demo_queue(store, settings, root)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return root
+
+
+@pytest.fixture
+def demo(demo_template, tmp_path):
+    """A private copy of the demo queue (database and staged files)."""
+    shutil.copy(demo_template / "demo.db", tmp_path / "demo.db")
+    shutil.copytree(demo_template / "demo-files", tmp_path / "demo-files")
+    (tmp_path / "config.toml").write_text("")
+    settings = load_settings(tmp_path / "demo.db", tmp_path / "config.toml")
+    store = QueueStore(settings.db_path)
+    yield store, settings
+    store.close()
+
+
+def make_app(demo):
+    store, settings = demo
+    return PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
+
+
+def by_name(store, name):
+    return next(r["id"] for r in store.summaries() if r["name"] == name)
+
+
+async def open_review(pilot, store, name):
+    table = pilot.app.screen.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(str(by_name(store, name))))
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ReviewScreen)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_queue_lists_submissions_newest_first_and_opens_review(demo):
+    store, _ = demo
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 6
+        first = table.coordinate_to_cell_key((0, 0)).row_key.value
+        assert int(first) == max(store.ids())
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.screen.submission_id == int(table.coordinate_to_cell_key((1, 0)).row_key.value)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ReviewScreen)
+
+
+async def test_filter_by_text_and_status(demo):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DataTable)
+        await pilot.press("slash", *"teapot")
+        assert app.screen.query_one("#filter", Input).has_focus
+        assert table.row_count == 1
+        await pilot.press("enter", "escape")
+        assert table.row_count == 6
+        await pilot.press("f", "f")  # all -> new -> checked
+        assert app.screen.status_filter == "checked"
+        assert table.row_count == 4
+        await pilot.press("f")
+        assert app.screen.status_filter == "approved" and table.row_count == 1
+
+
+async def test_edit_caption_is_persisted_with_history_and_undo(demo):
+    store, _ = demo
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "rex the dog")
+        screen = app.screen
+        f = screen.current_file()
+        await pilot.press("e")
+        area = screen.query_one("#caption", TextArea)
+        assert area.has_focus
+        area.move_cursor(area.document.end)
+        await pilot.press(*" with a red ball")
+        await pilot.press("ctrl+s")
+        saved = store.file(f["id"])
+        assert saved["caption"] == "a photo of ohwx dog in the hills, picture 0 with a red ball"
+        assert saved["caption_source"] == "edited"
+        assert store.events(saved["submission_id"])[-1]["action"] == "caption-edited"
+        await pilot.press("u")
+        assert store.file(f["id"])["caption"] == "a photo of ohwx dog in the hills, picture 0"
+        assert store.file(f["id"])["caption_source"] == "submitted"
+        assert area.text == "a photo of ohwx dog in the hills, picture 0"
+
+
+async def test_moving_to_the_next_file_saves_an_edited_caption(demo):
+    store, _ = demo
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "rex the dog")
+        f = app.screen.current_file()
+        await pilot.press("e", "ctrl+a")
+        area = app.screen.query_one("#caption", TextArea)
+        area.load_text("replaced caption")
+        await pilot.press("escape", "down")
+        assert store.file(f["id"])["caption"] == "replaced caption"
+
+
+async def test_approve_is_refused_on_a_fail_finding_unless_overridden(demo):
+    store, _ = demo
+    sid = by_name(store, "teapot with problems")
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "teapot with problems")
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonDialog)
+        assert "archive.unsafe" in app.screen.detail
+        await pilot.press("escape")
+        assert store.get(sid)["status"] == "checked"
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"stray file, harmless", "enter")
+        await pilot.pause()
+        sub = store.get(sid)
+        assert sub["status"] == "approved"
+        event = store.events(sid)[-1]
+        assert event["action"] == "approved" and "archive.unsafe" in event["detail"]["overridden"]
+
+
+async def test_clean_submission_is_approved_after_confirmation(demo):
+    store, _ = demo
+    sid = by_name(store, "zkx painting style")
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "zkx painting style")
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("n")
+        assert store.get(sid)["status"] == "checked"
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert store.get(sid)["status"] == "approved"
+
+
+async def test_reject_requires_a_reason(demo):
+    store, _ = demo
+    sid = by_name(store, "toy robot no captions")
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "toy robot no captions")
+        await pilot.press("r")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ReasonDialog)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog and "reason is required" in str(dialog.query_one("#error").render())
+        assert store.get(sid)["status"] == "checked"
+        await pilot.press(*"blurry robot", "enter")
+        await pilot.pause()
+        sub = store.get(sid)
+        assert sub["status"] == "rejected" and sub["status_reason"] == "blurry robot"
+
+
+async def test_selecting_a_finding_shows_its_files(demo):
+    store, _ = demo
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "teapot with problems")
+        screen = app.screen
+        findings = screen.query_one("#findings", OptionList)
+        idx = next(i for i, f in enumerate(screen.findings) if f["rule"] == "images.duplicate")
+        findings.focus()
+        findings.highlighted = idx
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [f["name"] for f in screen.visible_files] == ["00 copy.jpg", "00.jpg"]
+        await pilot.press("escape")
+        assert len(screen.visible_files) == 8
+
+
+async def test_metadata_form_and_attestation(demo):
+    store, _ = demo
+    sid = by_name(store, "toy robot no captions")
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "toy robot no captions")
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, MetadataDialog)
+        app.screen.query_one("#f-trigger_words", Input).value = "rbt"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert store.get(sid)["trigger_words"] == "rbt"
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, AttestDialog)
+        await pilot.click("#likeness RadioButton")  # first choice: the contributor themself
+        app.screen.query_one("#artist").value = True
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        sub = store.get(sid)
+        assert sub["likeness_attestation"] == "self" and sub["artist_attestation"]
+        checks = {c["rule"]: c["status"] for c in store.checks(sid)}
+        assert checks["consent.likeness"] == "pass" and checks["consent.artist"] == "pass"
+
+
+async def test_check_runs_in_a_worker_and_reports(demo):
+    store, _ = demo
+    sid = by_name(store, "odd strings")
+    store.update_fields(sid, {"trigger_words": "not markup"}, actor="t")
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        checks = {c["rule"]: c["status"] for c in store.checks(sid)}
+        assert checks["readme.trigger-word"] == "pass"
+        assert any("checked 1 submission" in str(n.message) for n in app._notifications)
+
+
+async def test_help_lists_every_key(demo):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        described = dict(app.screen.keys)
+        for key, what in (("a", "Approve"), ("r", "Reject"), ("c", "Check"), ("/", "Filter"), ("P", "Publish all approved")):
+            assert described[key] == what
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_submission_strings_are_shown_literally(demo):
+    store, _ = demo
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DataTable)
+        row = table.get_row(str(by_name(store, "odd strings")))
+        assert row[6].plain == "#24 [red]mallory[/red]"
+        await open_review(pilot, store, "odd strings")
+        area = app.screen.query_one("#caption", TextArea)
+        # markup stays text; the escape character is shown as \x1b instead of reaching the terminal
+        assert area.text == "[bold red]not markup[/] \\x1b[31mno escape\\x1b[0m 0"
+        await pilot.press("down")  # moving on does not rewrite the untouched caption
+        sid = by_name(store, "odd strings")
+        assert store.files(sid, "image")[0]["caption"] == "[bold red]not markup[/] \x1b[31mno escape\x1b[0m 0"
+        files = app.screen.query_one("#files", DataTable)
+        assert files.row_count == 3
+        meta = str(app.screen.query_one("#meta").render())
+        assert "[red]mallory[/red]" in meta
+        svg = app.export_screenshot()
+        i = svg.find("\x1b")
+        assert i < 0, svg[i - 400 : i + 40]
+        assert "not&#160;markup" in svg
