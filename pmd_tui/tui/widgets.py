@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import Label, ProgressBar
 
 STATUS_STYLE = {
@@ -42,3 +44,23 @@ class TaskBar(Horizontal):
         self.query_one("#task-label", Label).update(f"{label}  (x: cancel)")
         bar = self.query_one("#task-progress", ProgressBar)
         bar.update(total=total, progress=done)
+
+
+class TextLine(Widget):
+    """A one-line text whose updates repaint without a new layout (cheap while browsing files).
+
+    Static.update() re-lays out the whole screen; at one update per key press that costs a frame.
+    """
+
+    DEFAULT_CSS = "TextLine { height: 1; width: 100%; }"
+
+    def __init__(self, text: Text | str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._text = text
+
+    def set(self, text: Text | str) -> None:
+        self._text = text
+        self.refresh()
+
+    def render(self) -> Text | str:
+        return self._text

@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.scalar import Scalar
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -18,7 +19,7 @@ from textual.worker import get_current_worker
 from pmd_tui.imaging.thumbs import thumbnail
 from pmd_tui.tui.literal import literal, visible
 from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
-from pmd_tui.tui.widgets import FINDING_MARK, FINDING_STYLE, STATUS_STYLE, TaskBar
+from pmd_tui.tui.widgets import FINDING_MARK, FINDING_STYLE, STATUS_STYLE, TaskBar, TextLine
 
 SEVERITY = ("pass", "info", "pending", "warn", "fail")
 CACHE_SIZE = 96
@@ -54,8 +55,8 @@ class ReviewScreen(SubmissionActions, Screen):
                 with Vertical(id="preview"):
                     if self.app.image_cls is not None:
                         yield self.app.image_cls(None, id="preview-image")
-                    yield Static("", id="preview-note")
-                yield Label("", id="caption-label", classes="pane-title")
+                    yield TextLine("", id="preview-note")
+                yield TextLine("", id="caption-label", classes="pane-title")
                 yield TextArea("", id="caption", soft_wrap=True, show_line_numbers=False)
             with Vertical(id="side-pane"):
                 yield Label("findings  (enter: show files)", classes="pane-title")
@@ -184,7 +185,7 @@ class ReviewScreen(SubmissionActions, Screen):
         if f is None:
             self._shown_file = None
             self.query_one("#caption", TextArea).load_text("")
-            self.query_one("#caption-label", Label).update("no file")
+            self.query_one("#caption-label", TextLine).set("no file")
             self._set_preview(None, "no file selected")
             return
         if f["id"] == self._shown_file and not force:
@@ -199,7 +200,7 @@ class ReviewScreen(SubmissionActions, Screen):
             label.append(" ")
             label.append(literal(f["caption_detail"]), style="dim")
         label.append("   e: edit · ctrl+s: save · u: undo", style="dim")
-        self.query_one("#caption-label", Label).update(label)
+        self.query_one("#caption-label", TextLine).set(label)
         cached = self._thumbs.get(f["sha256"])
         if cached is not None:
             self._thumbs.move_to_end(f["sha256"])
@@ -265,22 +266,45 @@ class ReviewScreen(SubmissionActions, Screen):
         k = min(cols * cw / im.width, rows * ch / im.height)
         return max(1, int(im.width * k / cw)), max(1, int(im.height * k / ch))
 
+    def _size_preview(self, widget, im) -> bool:
+        """Resize the image widget only when the cell size changes: a new layout costs a frame."""
+        w, h = self._fit(im)
+        if (widget.styles.width, widget.styles.height) != (Scalar.from_number(w), Scalar.from_number(h)):
+            widget.styles.width, widget.styles.height = w, h
+            return True
+        return False
+
+    @staticmethod
+    def _assign_image(widget, im, layout: bool) -> None:
+        """textual-image re-lays out the screen on every new image; same-sized ones only need a repaint."""
+        if layout:
+            widget.image = im
+            return
+        refresh = widget.refresh
+        widget.refresh = lambda *regions, **kw: refresh(*regions, **{**kw, "layout": False})
+        try:
+            widget.image = im
+        finally:
+            del widget.refresh
+
     def on_resize(self) -> None:
         if self.app.image_cls is not None:
             widget = self.query_one("#preview-image")
             if widget.image is not None:
-                widget.styles.width, widget.styles.height = self._fit(widget.image)
+                self._size_preview(widget, widget.image)
 
     def _set_preview(self, im, note) -> None:
         if self.app.image_cls is not None:
             widget = self.query_one("#preview-image")
-            if im is not None:
-                widget.styles.width, widget.styles.height = self._fit(im)
-            widget.image = im
-            widget.display = im is not None
+            resized = im is not None and self._size_preview(widget, im)
+            shown = im is not None
+            if widget.image is not im:
+                self._assign_image(widget, im, layout=resized or widget.display != shown)
+            if widget.display != shown:
+                widget.display = shown
         elif im is not None:
             note = Text.assemble(note, ("\n(preview off)", "dim"))
-        self.query_one("#preview-note", Static).update(note if isinstance(note, Text) else literal(note))
+        self.query_one("#preview-note", TextLine).set(note if isinstance(note, Text) else literal(note))
 
     def action_edit_caption(self) -> None:
         if self.current_file() is not None:
