@@ -89,7 +89,7 @@ def main(ctx, db, config, demo, publish_all, repo, to_dir, dry_run, preview):
         sys.exit(run_publish(ctx.obj, None, repo=repo, to_dir=to_dir, dry_run=dry_run))
     from pmd_tui.tui.launch import launch
 
-    launch(ctx.obj, demo=demo, preview=preview)
+    launch(ctx.obj, demo=demo, preview=preview, repo=repo, to_dir=to_dir)
 
 
 def _parse_issue(value: str | None) -> int | None:
@@ -200,3 +200,4 @@ def show(obj: Context, submission_id, as_json):
 
 
 from pmd_tui import cli_commands  # noqa: E402,F401  (registers the remaining sub-commands)
+from pmd_tui import cli_publish  # noqa: E402,F401

@@ -40,8 +40,10 @@ class PmdApp(App):
         Binding("x", "cancel_task", "Cancel task", show=False),
     ]
 
-    def __init__(self, store: QueueStore, settings: Settings, *, image_cls=None, demo: bool = False):
+    def __init__(self, store: QueueStore, settings: Settings, *, image_cls=None, demo: bool = False,
+                 publish_to: str | None = None):
         super().__init__()
+        self.publish_target = publish_to
         self.store = store
         self.settings = settings
         self.image_cls = image_cls

@@ -26,14 +26,19 @@ def prepare_demo(settings):
     return demo_settings, store
 
 
-def launch(ctx, *, demo: bool = False, preview: str = "auto") -> None:
+def launch(ctx, *, demo: bool = False, preview: str = "auto", repo: str | None = None,
+           to_dir: str | None = None) -> None:
     from pmd_tui.tui.preview import image_widget_class
 
     image_cls = image_widget_class(None if preview == "auto" else preview)
     if demo:
         settings, store = prepare_demo(ctx._settings or load_settings(ctx._db, ctx._config))
+        # the demo publishes to a folder beside its throw-away queue, never to the Hub
+        to_dir = to_dir or str(settings.db_path.parent / "published")
     else:
         settings, store = ctx.settings, ctx.store
+    if repo:
+        settings = replace(settings, repo=repo)
     from pmd_tui.tui.app import PmdApp
 
-    PmdApp(store, settings, image_cls=image_cls, demo=demo).run()
+    PmdApp(store, settings, image_cls=image_cls, demo=demo, publish_to=to_dir).run()

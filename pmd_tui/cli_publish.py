@@ -1,0 +1,54 @@
+"""``pmd-tui publish ID`` and ``pmd-tui --publish-all``: headless publishing with a dry run."""
+
+from __future__ import annotations
+
+import click
+
+from pmd_tui.cli import Context, handle_errors, info, main
+from pmd_tui.store import Status
+
+
+def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, dry_run=False) -> int:
+    from pmd_tui.publish.service import publish
+
+    store = obj.store
+    if ids is None:
+        ids = store.ids(Status.APPROVED)
+        if not ids:
+            info("no approved submission waits to be published")
+            return 0
+    for sid in ids:
+        store.get(sid)
+
+    def progress(done, total, what):
+        if done < total:
+            info(f"publishing {done + 1}/{total} {what}")
+
+    results = publish(store, obj.settings, ids, repo=repo, to_dir=to_dir, dry_run=dry_run, progress=progress)
+    for r in results:
+        if r.outcome == "would-publish":
+            click.echo(f"#{r.submission_id} {r.name} -> {r.folder}/: {r.plan.summary()}")
+            for line in r.plan.lines():
+                click.echo(line)
+        elif r.outcome == "unchanged":
+            click.echo(f"#{r.submission_id} {r.name}: unchanged, nothing to commit")
+        else:
+            click.echo(f"#{r.submission_id} {r.name}: published {r.folder}/ ({r.plan.summary()}) {r.url or ''}".rstrip())
+        if r.skipped:
+            info(f"  left out (cannot be decoded): {', '.join(r.skipped)}")
+    return 0
+
+
+@main.command("publish")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--repo", help="OWNER/NAME of the Hugging Face dataset repo (default from the config).")
+@click.option("--to", "to_dir", type=click.Path(file_okay=False), help="Write the same layout to a local folder.")
+@click.option("--dry-run", is_flag=True, help="Print exactly what would be uploaded, changed and deleted.")
+@click.option("--all", "all_approved", is_flag=True, help="Every approved, unpublished submission.")
+@click.pass_obj
+@handle_errors
+def publish_cmd(obj: Context, ids, repo, to_dir, dry_run, all_approved):
+    """Publish approved submissions as folders of the dataset repo, one commit each."""
+    if not ids and not all_approved:
+        raise click.UsageError("give submission ids or --all")
+    run_publish(obj, None if all_approved else list(ids), repo=repo, to_dir=to_dir, dry_run=dry_run)

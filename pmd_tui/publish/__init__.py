@@ -1,0 +1,1 @@
+"""Publishing approved submissions as folders of one Hugging Face dataset repo (or a local folder)."""

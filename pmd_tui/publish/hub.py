@@ -1,0 +1,150 @@
+"""Publishing to a Hugging Face dataset repo: one atomic commit per dataset with ``create_commit``.
+
+``upload_folder`` may split into several commits (hf_xet); ``create_commit`` with ``parent_commit`` is
+one commit that fails cleanly (412) if anybody else committed in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+from pmd_tui.errors import NetworkError, PmdError
+from pmd_tui.publish.plan import Plan, diff
+
+
+def _git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _short(exc: Exception) -> str:
+    """One line from a hub or network error, never including request headers (the token)."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+        status = exc.response.status_code
+        server = (exc.server_message or "").strip().splitlines()
+        detail = server[0] if server else exc.response.reason_phrase
+        return f"HTTP {status}: {detail}"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class HubTarget:
+    def __init__(self, repo: str, token: str | None = None, endpoint: str | None = None):
+        from huggingface_hub import HfApi, get_token
+
+        if "/" not in repo:
+            raise PmdError(f"--repo must be OWNER/NAME, not {repo!r}")
+        self.repo = repo
+        self.endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
+        self.token = token or get_token()
+        self.api = HfApi(endpoint=self.endpoint, token=self.token)
+        self.label = f"{(self.endpoint or 'https://huggingface.co').rstrip('/')}/datasets/{repo}"
+        self._tree: dict[str, dict] | None = None
+
+    # -- access -----------------------------------------------------------------------------------
+    def check_access(self) -> None:
+        """A token that can write, before any upload starts."""
+        if not self.token:
+            raise PmdError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
+        try:
+            who = self.api.whoami(token=self.token)
+        except Exception as exc:
+            if "401" in _short(exc):
+                raise PmdError("the Hugging Face token was rejected (HTTP 401); check HF_TOKEN") from None
+            raise NetworkError(f"cannot reach the Hub: {_short(exc)}") from None
+        role = (who.get("auth", {}).get("accessToken", {}) or {}).get("role")
+        if role == "read":
+            raise PmdError(f"the Hugging Face token of {who.get('name')} is read-only; a write token is needed")
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PmdError:
+            raise
+        except Exception as exc:
+            msg = _short(exc)
+            if "412" in msg:
+                raise NetworkError(f"{self.repo} changed while publishing (another commit landed); run it again") from None
+            if "403" in msg:
+                raise PmdError(f"no write access to {self.repo}: {msg}") from None
+            raise NetworkError(f"{what} failed: {msg}") from None
+
+    # -- state ------------------------------------------------------------------------------------
+    def head(self) -> str | None:
+        from huggingface_hub.errors import RepositoryNotFoundError
+
+        try:
+            return self.api.repo_info(self.repo, repo_type="dataset").sha
+        except RepositoryNotFoundError:
+            return None
+        except Exception as exc:
+            raise NetworkError(f"reading {self.repo} failed: {_short(exc)}") from None
+
+    def _listing(self, folder: str) -> dict[str, dict]:
+        from huggingface_hub.hf_api import RepoFile
+
+        out = {}
+        for path, recursive in ((None, False), (folder, True)):
+            try:
+                entries = list(self.api.list_repo_tree(self.repo, path_in_repo=path, recursive=recursive,
+                                                       repo_type="dataset"))
+            except Exception as exc:
+                if "404" in _short(exc):
+                    continue
+                raise NetworkError(f"listing {self.repo} failed: {_short(exc)}") from None
+            for e in entries:
+                if isinstance(e, RepoFile):
+                    out[e.path] = {"sha1": e.blob_id, "sha256": e.lfs.sha256 if e.lfs else None}
+        return out
+
+    def remote_datasets(self) -> dict[str, dict]:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+
+        if self.head() is None:
+            return {}
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                path = hf_hub_download(self.repo, "stats.json", repo_type="dataset", endpoint=self.endpoint,
+                                       token=self.token, local_dir=tmp)
+            except (EntryNotFoundError, RepositoryNotFoundError):
+                return {}
+            except Exception as exc:
+                if "404" in _short(exc):
+                    return {}
+                raise NetworkError(f"reading stats.json from {self.repo} failed: {_short(exc)}") from None
+            try:
+                with open(path, encoding="utf-8") as f:
+                    return json.load(f).get("datasets", {})
+            except (ValueError, OSError):
+                return {}
+
+    def plan(self, desired: dict[str, bytes], folder: str) -> Plan:
+        parent = self.head()
+        current = {} if parent is None else self._listing(folder)
+
+        def digest(path: str, data: bytes) -> str:
+            return hashlib.sha256(data).hexdigest() if current[path]["sha256"] else _git_blob_sha1(data)
+
+        plan = diff(desired, {p: (v["sha256"] or v["sha1"]) for p, v in current.items()}, digest, folder)
+        plan.parent = parent
+        return plan
+
+    # -- commit -----------------------------------------------------------------------------------
+    def commit(self, desired: dict[str, bytes], plan: Plan, message: str, description: str) -> tuple[str, str]:
+        from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+        if plan.parent is None:
+            self._call("creating the dataset repo", self.api.create_repo, self.repo, repo_type="dataset",
+                       exist_ok=True)
+            plan.parent = self.head()
+        ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=desired[p]) for p in (*plan.add, *plan.update)]
+        ops += [CommitOperationDelete(path_in_repo=p) for p in plan.delete]
+        info = self._call(f"committing to {self.repo}", self.api.create_commit, self.repo, ops,
+                          commit_message=message, commit_description=description, repo_type="dataset",
+                          parent_commit=plan.parent)
+        return info.oid, info.commit_url

@@ -1,0 +1,77 @@
+"""Publishing to a local folder in the same layout (the demo, offline use, or a mirror).
+
+The dataset folder is written beside its final place and swapped in, and the card files are replaced
+atomically, so a crash never leaves a half-written dataset in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from pmd_tui.publish.plan import Plan, diff
+
+
+class FolderTarget:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser().resolve()
+        self.label = str(self.root)
+        self.repo = str(self.root)
+
+    def check_access(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK):
+            from pmd_tui.errors import PmdError
+
+            raise PmdError(f"cannot write to {self.root}")
+
+    def remote_datasets(self) -> dict[str, dict]:
+        try:
+            return json.loads((self.root / "stats.json").read_text(encoding="utf-8")).get("datasets", {})
+        except (OSError, ValueError):
+            return {}
+
+    def _current(self, folder: str) -> dict[str, str]:
+        out = {}
+        for name in ("README.md", "stats.json"):
+            p = self.root / name
+            if p.is_file():
+                out[name] = hashlib.sha256(p.read_bytes()).hexdigest()
+        base = self.root / folder
+        if base.is_dir():
+            for p in base.rglob("*"):
+                if p.is_file():
+                    out[p.relative_to(self.root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+        return out
+
+    def plan(self, desired: dict[str, bytes], folder: str) -> Plan:
+        return diff(desired, self._current(folder), lambda _p, data: hashlib.sha256(data).hexdigest(), folder)
+
+    def commit(self, desired: dict[str, bytes], plan: Plan, message: str, description: str) -> tuple[str, str]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        folders = {p.split("/", 1)[0] for p in desired if "/" in p}
+        token = uuid.uuid4().hex[:8]
+        for folder in folders:
+            tmp = self.root / f".{folder}.{token}.tmp"
+            for path, data in desired.items():
+                if path.startswith(folder + "/"):
+                    target = tmp / path[len(folder) + 1 :]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+            final, old = self.root / folder, self.root / f".{folder}.{token}.old"
+            if final.exists():
+                os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        for path, data in desired.items():
+            if "/" not in path:
+                tmp = self.root / f".{path}.{token}.tmp"
+                tmp.write_bytes(data)
+                os.replace(tmp, self.root / path)
+        digest = hashlib.sha256(json.dumps(sorted(plan.add) + sorted(plan.update) + plan.delete).encode()
+                                + message.encode()).hexdigest()[:12]
+        return digest, (self.root / next(iter(folders), "")).as_uri()
