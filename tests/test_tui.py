@@ -280,3 +280,77 @@ async def test_submission_strings_are_shown_literally(demo):
         i = svg.find("\x1b")
         assert i < 0, svg[i - 400 : i + 40]
         assert "not&#160;markup" in svg
+
+
+async def _approve_in_tui(pilot, store, name):
+    await open_review(pilot, store, name)
+    await pilot.press("a")
+    await pilot.pause()
+    await pilot.press("y")
+    await pilot.pause()
+    assert store.get(by_name(store, name))["status"] == "approved"
+
+
+async def test_publish_key_writes_the_local_target_with_progress(demo, tmp_path):
+    store, settings = demo
+    sid = by_name(store, "zkx painting style")
+    out = tmp_path / "published"
+    app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"), publish_to=str(out))
+    async with app.run_test(size=SIZE) as pilot:
+        await _approve_in_tui(pilot, store, "zkx painting style")
+        await pilot.press("p")
+        await pilot.pause()
+        from textual.widgets import Static
+
+        assert any(str(out) in str(w.render()) for w in app.screen.query(Static))
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert store.get(sid)["status"] == "published"
+        assert (out / "zkx-painting-style" / "readme.txt").is_file() and (out / "stats.json").is_file()
+        notes = [n.message for n in app._notifications]
+        assert any(m.startswith("published 1, unchanged 0") for m in notes), notes
+
+
+async def test_publish_all_key_commits_to_the_hub(demo, monkeypatch):
+    import huggingface_hub.constants as c
+
+    from tests.fakehub import FakeHub
+
+    store, settings = demo
+    hub = FakeHub().start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_TOKEN", "hf_write")
+        monkeypatch.setattr(c, "HF_HUB_DISABLE_XET", True)
+        monkeypatch.setattr(c, "HF_HUB_OFFLINE", False)
+        from dataclasses import replace
+
+        app = PmdApp(store, replace(settings, repo="maint/tui"), image_cls=image_widget_class("halfcell"))
+        async with app.run_test(size=SIZE) as pilot:
+            await _approve_in_tui(pilot, store, "zkx painting style")
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("P")
+            await pilot.pause()
+            await pilot.press("y")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert store.get(by_name(store, "zkx painting style"))["status"] == "published"
+            assert any(p.startswith("zkx-painting-style/") for p in hub.files("maint/tui"))
+            assert any("/datasets/maint/tui/commit/" in n.message for n in app._notifications)
+            # a failure is one line in a notification, and nothing is marked
+            sid = by_name(store, "toy robot no captions")
+            from pmd_tui.decisions import approve
+
+            approve(store, settings, sid, override="test")
+            hub.fail("commit", "500")
+            await pilot.press("P")
+            await pilot.pause()
+            await pilot.press("y")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert store.get(sid)["status"] == "approved"
+            assert any(n.message.startswith("committing to maint/tui failed: HTTP 500") for n in app._notifications)
+    finally:
+        hub.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 
 from pmd_tui.errors import NetworkError, PmdError
@@ -33,8 +34,16 @@ def _short(exc: Exception) -> str:
 
 
 class HubTarget:
-    def __init__(self, repo: str, token: str | None = None, endpoint: str | None = None):
+    def __init__(self, repo: str, token: str | None = None, endpoint: str | None = None,
+                 progress_bars: bool | None = None):
         from huggingface_hub import HfApi, get_token
+        from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+
+        # the library's upload bars only make sense on a terminal (never inside the TUI or a log)
+        if progress_bars if progress_bars is not None else sys.stderr.isatty():
+            enable_progress_bars()
+        else:
+            disable_progress_bars()
 
         if "/" not in repo:
             raise PmdError(f"--repo must be OWNER/NAME, not {repo!r}")

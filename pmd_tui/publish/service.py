@@ -32,14 +32,15 @@ class PublishResult:
     skipped: tuple[str, ...] = ()
 
 
-def make_target(settings: Settings, repo: str | None = None, to_dir: str | None = None):
+def make_target(settings: Settings, repo: str | None = None, to_dir: str | None = None, *,
+                progress_bars: bool | None = None):
     if to_dir:
         from pmd_tui.publish.local import FolderTarget
 
         return FolderTarget(to_dir)
     from pmd_tui.publish.hub import HubTarget
 
-    return HubTarget(repo or settings.repo)
+    return HubTarget(repo or settings.repo, progress_bars=progress_bars)
 
 
 def _local_datasets(store: QueueStore, target_label: str) -> dict[str, dict]:
@@ -98,8 +99,8 @@ def publish_one(store: QueueStore, settings: Settings, target, submission_id: in
 def publish(store: QueueStore, settings: Settings, ids: list[int], *, repo: str | None = None,
             to_dir: str | None = None, dry_run: bool = False,
             progress: Callable[[int, int, str], None] | None = None,
-            cancel: threading.Event | None = None) -> list[PublishResult]:
-    target = make_target(settings, repo, to_dir)
+            cancel: threading.Event | None = None, progress_bars: bool | None = None) -> list[PublishResult]:
+    target = make_target(settings, repo, to_dir, progress_bars=progress_bars)
     if not dry_run:
         target.check_access()
     results = []
@@ -118,7 +119,8 @@ def publish_job(store: QueueStore, settings: Settings, ids: list[int], *, to_dir
     """A TUI task: ``fn(progress, cancel) -> summary``."""
 
     def job(progress, cancel) -> str:
-        results = publish(store, settings, ids, to_dir=to_dir, progress=progress, cancel=cancel)
+        results = publish(store, settings, ids, to_dir=to_dir, progress=progress, cancel=cancel,
+                          progress_bars=False)
         done = [r for r in results if r.outcome == "published"]
         same = [r for r in results if r.outcome == "unchanged"]
         return f"published {len(done)}, unchanged {len(same)}" + (f": {done[-1].url}" if done and done[-1].url else "")

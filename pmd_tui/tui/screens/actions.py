@@ -133,13 +133,16 @@ class SubmissionActions:
         if sid is None:
             return
         sub = self.app.store.get(sid)
-        if sub["status"] != "approved":
+        if sub["status"] not in ("approved", "published"):
             self.app.notify(f"#{sid} is {sub['status']}: only approved submissions are published", severity="warning")
             return
+        verb = "Publish" if sub["status"] == "approved" else "Update the published"
 
         def confirmed(yes: bool) -> None:
             if yes:
                 self.app.publish_submissions([sid])
 
-        self.app.push_screen(ConfirmDialog(f"Publish #{sid} {sub['name']}?",
-                                           f"to {self.app.publish_target_label()}", confirm_label="Publish"), confirmed)
+        self.app.push_screen(ConfirmDialog(f"{verb} #{sid} {sub['name']}?",
+                                           f"to {self.app.publish_target_label()} (one commit; "
+                                           "nothing is committed if it is unchanged)", confirm_label="Publish"),
+                             confirmed)
