@@ -200,4 +200,4 @@ def show(obj: Context, submission_id, as_json):
 
 
 from pmd_tui import cli_commands  # noqa: E402,F401  (registers the remaining sub-commands)
-from pmd_tui import cli_publish  # noqa: E402,F401
+from pmd_tui import cli_caption, cli_publish  # noqa: E402,F401

@@ -45,3 +45,11 @@ def cli(db_path):
         return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A tiny Florence-2 trained here to name an image's colour, saved like a real checkpoint."""
+    from tests.tiny_florence import build_tiny_florence
+
+    return build_tiny_florence(tmp_path_factory.mktemp("florence") / "tiny-florence-2")

@@ -354,3 +354,60 @@ async def test_publish_all_key_commits_to_the_hub(demo, monkeypatch):
             assert any(n.message.startswith("committing to maint/tui failed: HTTP 500") for n in app._notifications)
     finally:
         hub.stop()
+
+
+async def test_caption_key_runs_florence_in_the_background_and_can_be_cancelled(demo, tiny_model):
+    import threading
+    from dataclasses import replace
+
+    from pmd_tui.captioning import model as captioning_model
+    from pmd_tui.captioning.model import Captioner, load_captioner
+
+    store, settings = demo
+    settings = replace(settings, caption_model=str(tiny_model))
+    sid = by_name(store, "toy robot no captions")
+    uncaptioned = [f for f in store.files(sid, "image") if not f["caption"]]
+    assert len(uncaptioned) >= 3
+    real = load_captioner(str(tiny_model), "auto")
+    gate = threading.Event()
+
+    class Gated(Captioner):
+        """The real tiny model, held after its first batch until the test has pressed x."""
+
+        calls = 0
+
+        def generate(self, inputs, task, **kw):
+            Gated.calls += 1
+            if Gated.calls == 2:
+                gate.wait(10)
+            return super().generate(inputs, task, **kw)
+
+    captioning_model._CACHE[(str(tiny_model), real.device)] = Gated(real.model_id, real.model, real.processor,
+                                                                    real.device, real.dtype)
+    try:
+        app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
+        async with app.run_test(size=SIZE) as pilot:
+            await open_review(pilot, store, "toy robot no captions")
+            await pilot.press("g")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.task_state and app.task_state[1] >= 2:
+                    break
+            label, done, total = app.task_state
+            assert label.startswith("captioning: ") and "img/s, ETA" in label and total == len(uncaptioned)
+            await pilot.press("x")
+            gate.set()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            notes = [n.message for n in app._notifications]
+            assert any(m.startswith("cancelled: captioned 4 image(s)") for m in notes), notes
+            generated = [f for f in store.files(sid, "image") if f["caption_source"] == "generated"]
+            assert len(generated) == 4 and len(uncaptioned) > 4
+            # the review table shows the new captions; a second run finishes the rest with the warm model
+            await pilot.press("g")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert all(f["caption"] for f in store.files(sid, "image"))
+            assert any(m.startswith("captioned ") for m in [n.message for n in app._notifications])
+    finally:
+        captioning_model.forget_loaded()

@@ -198,7 +198,9 @@ class ReviewScreen(SubmissionActions, Screen):
         label.append(f"· {f['caption_source'] or 'none'}", style="dim")
         if f["caption_detail"]:
             label.append(" ")
-            label.append(literal(f["caption_detail"]), style="dim")
+            detail = literal(f["caption_detail"])
+            detail.stylize("dim")
+            label.append(detail)
         label.append("   e: edit · ctrl+s: save · u: undo", style="dim")
         self.query_one("#caption-label", TextLine).set(label)
         cached = self._thumbs.get(f["sha256"])

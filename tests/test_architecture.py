@@ -1,0 +1,28 @@
+"""The core (intake, checks, captioning, publishing, stats, store) stays usable without the TUI."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ["pmd_tui.store", "pmd_tui.intake.service", "pmd_tui.checks.engine", "pmd_tui.captioning.service",
+        "pmd_tui.publish.service", "pmd_tui.publish.hub", "pmd_tui.stats", "pmd_tui.decisions", "pmd_tui.demo",
+        "pmd_tui.cli", "pmd_tui.cli_commands", "pmd_tui.cli_publish"]
+
+
+def test_import_linter_contract_holds():
+    """The static contract in pyproject.toml (static imports, including lazy ones inside functions)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    r = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "The core never imports Textual KEPT" in r.stdout
+
+
+def test_core_and_headless_cli_load_without_textual():
+    """At run time too: importing every core service and the headless commands pulls in no Textual."""
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in CORE) +
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_image') or m.startswith('pmd_tui.tui'))\n"
+            "print(bad)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
