@@ -69,14 +69,15 @@ class Captioner:
         inputs = self.processor(images=images, text=[TASKS[task]] * len(images), return_tensors="pt")
         return inputs
 
-    def generate(self, inputs, task: str, *, num_beams: int = 1, max_new_tokens: int | None = None) -> list[str]:
+    def generate(self, inputs, task: str, *, num_beams: int = 1, max_new_tokens: int | None = None,
+                 min_new_tokens: int | None = None) -> list[str]:
         import torch
 
         inputs = inputs.to(self.device)
         inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
         with torch.inference_mode():
             out = self.model.generate(**inputs, max_new_tokens=max_new_tokens or MAX_NEW_TOKENS[task],
-                                      num_beams=num_beams, do_sample=False)
+                                      min_new_tokens=min_new_tokens, num_beams=num_beams, do_sample=False)
         texts = self.processor.batch_decode(out, skip_special_tokens=True)
         return [" ".join(t.split()) for t in texts]
 

@@ -107,8 +107,10 @@ def _is_oom(exc: BaseException) -> bool:
 class _Generator:
     """Generation that halves the batch on out-of-memory and remembers the size that fits."""
 
-    def __init__(self, captioner: Captioner, task: str, num_beams: int, max_new_tokens: int | None, limit: int):
+    def __init__(self, captioner: Captioner, task: str, num_beams: int, max_new_tokens: int | None, limit: int,
+                 min_new_tokens: int | None = None):
         self.captioner, self.task, self.num_beams, self.max_new_tokens = captioner, task, num_beams, max_new_tokens
+        self.min_new_tokens = min_new_tokens
         self.limit = limit
 
     def __call__(self, inputs, n: int) -> list[str]:
@@ -119,7 +121,7 @@ class _Generator:
             part = inputs if (start, stop) == (0, n) else _slice(inputs, start, stop)
             try:
                 out += self.captioner.generate(part, self.task, num_beams=self.num_beams,
-                                               max_new_tokens=self.max_new_tokens)
+                                               max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens)
                 start = stop
             except Exception as exc:
                 if not _is_oom(exc):
@@ -139,7 +141,7 @@ class _Generator:
 def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str | None = None,
             task: str = "detailed", trigger: str | None = None, use_readme_trigger: bool = True,
             overwrite: bool = False, batch_size: int | None = None, device: str = "auto", num_beams: int = 1,
-            max_new_tokens: int | None = None, progress: Progress | None = None,
+            max_new_tokens: int | None = None, min_new_tokens: int | None = None, progress: Progress | None = None,
             cancel: threading.Event | None = None, captioner: Captioner | None = None) -> CaptionReport:
     if task not in TASKS:
         raise PmdError(f"unknown task {task!r}: use {', '.join(TASKS)}")
@@ -157,7 +159,7 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str
     if batch_size < 1:
         raise PmdError("--batch-size must be at least 1")
     report.batch_size = batch_size
-    generate = _Generator(captioner, task, num_beams, max_new_tokens, batch_size)
+    generate = _Generator(captioner, task, num_beams, max_new_tokens, batch_size, min_new_tokens)
     cancel = cancel or threading.Event()
     stop_loader = threading.Event()
     batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
@@ -165,7 +167,9 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str
     size = captioner.image_size
 
     def load_all() -> None:
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="pmd-decode") as pool:
+        # on a CPU the model already uses every core: one decoder thread, so it does not compete
+        workers = 4 if captioner.device != "cpu" else 1
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pmd-decode") as pool:
             for batch in batches:
                 if stop_loader.is_set():
                     break
