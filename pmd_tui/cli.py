@@ -41,6 +41,25 @@ def info(msg: str) -> None:
     click.echo(msg, err=True)
 
 
+def download_bar():
+    """A one-line progress display on a terminal; silent when stderr is a pipe or a log."""
+    if not sys.stderr.isatty():
+        return None
+    state = {"last": 0.0}
+
+    def show(done: int, total: int | None) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - state["last"] < 0.2 and (total is None or done < total):
+            return
+        state["last"] = now
+        size = f"{done / 1e6:,.1f}" + (f" / {total / 1e6:,.1f} MB ({100 * done / total:.0f}%)" if total else " MB")
+        click.echo(f"\r  {size}".ljust(50), err=True, nl=bool(total and done >= total))
+
+    return show
+
+
 def fail(msg: str, code: int = 2) -> None:
     click.echo(f"pmd-tui: error: {msg}", err=True)
     sys.exit(code)
@@ -109,15 +128,22 @@ def _parse_issue(value: str | None) -> int | None:
 @click.pass_obj
 @handle_errors
 def add(obj: Context, sources, name, issue, submitter):
-    """Take zips or folders into the review queue; prints the new ids, the last line is the last id."""
-    from pmd_tui.intake.service import add_source
+    """Take zips, folders or links into the review queue; prints the new ids, the last line is the last id.
+
+    Links: direct http(s) files, Google Drive and Dropbox share links, Hugging Face file URLs."""
+    from pmd_tui.intake.download import is_url
+    from pmd_tui.intake.service import add_source, add_url
 
     if name and len(sources) > 1:
         raise click.UsageError("--name applies to one source at a time")
     issue_no = _parse_issue(issue)
     for source in sources:
-        sid = add_source(obj.store, obj.settings, source, name=name, issue=issue_no, submitter=submitter,
-                         progress=info)
+        if is_url(source):
+            sid = add_url(obj.store, obj.settings, source, name=name, issue=issue_no, submitter=submitter,
+                          progress=info, download_progress=download_bar())
+        else:
+            sid = add_source(obj.store, obj.settings, source, name=name, issue=issue_no, submitter=submitter,
+                             progress=info)
         sub = obj.store.get(sid)
         counts = obj.store.summaries()
         row = next(r for r in counts if r["id"] == sid)

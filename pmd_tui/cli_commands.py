@@ -58,27 +58,65 @@ def check(obj: Context, ids, as_json, check_all):
 @click.argument("submission_id", type=int)
 @click.option("--note", help="A note recorded with the approval.")
 @click.option("--override", help="Approve despite failing or pending findings, for this written reason.")
+@click.option("--notify/--no-notify", default=None, help="Comment on the submission's GitHub issue (default: config `notify`).")
 @click.pass_obj
 @handle_errors
-def approve(obj: Context, submission_id, note, override):
+def approve(obj: Context, submission_id, note, override, notify):
     """Approve a checked submission (refused while a finding fails or a consent rule is pending)."""
     from pmd_tui.decisions import approve as do_approve
 
     do_approve(obj.store, obj.settings, submission_id, note=note, override=override)
     info(f"approved #{submission_id}")
+    tell_issue(obj, submission_id, "approved", notify)
 
 
 @main.command()
 @click.argument("submission_id", type=int)
 @click.option("--reason", required=True, help="Why it is rejected (recorded, and told to the contributor).")
+@click.option("--notify/--no-notify", default=None, help="Comment on the submission's GitHub issue (default: config `notify`).")
 @click.pass_obj
 @handle_errors
-def reject(obj: Context, submission_id, reason):
+def reject(obj: Context, submission_id, reason, notify):
     """Reject a submission with a reason."""
     from pmd_tui.decisions import reject as do_reject
 
     do_reject(obj.store, obj.settings, submission_id, reason=reason)
     info(f"rejected #{submission_id}: {reason}")
+    tell_issue(obj, submission_id, "rejected", notify, reason=reason)
+
+
+def tell_issue(obj: Context, submission_id: int, action: str, notify: bool | None, **kw) -> None:
+    """Post the decision on the submission's issue when asked; a failure is a warning, the decision stands."""
+    if not (notify if notify is not None else obj.settings.notify):
+        return
+    from pmd_tui.intake.github import notify as post
+
+    warning = post(obj.store, submission_id, action, actor=obj.settings.actor, **kw)
+    info(f"warning: {warning}" if warning else f"commented on the issue of #{submission_id}")
+
+
+@main.command()
+@click.option("--github", "repo", help="OWNER/REPO whose open issues hold submissions (default: config `github_repo`).")
+@click.option("--label", help="Only issues with this label.")
+@click.pass_obj
+@handle_errors
+def sync(obj: Context, repo, label):
+    """Add one submission per open GitHub issue with an attached zip or a download link."""
+    from pmd_tui.intake.github import sync as run_sync
+
+    repo = repo or obj.settings.github_repo
+    if not repo:
+        raise click.UsageError("give --github OWNER/REPO (or set github_repo in the config)")
+    outcomes = run_sync(obj.store, obj.settings, repo, label=label, say=info)
+    for o in outcomes:
+        mark = {"added": "added", "known": "known", "no-link": "SKIP ", "failed": "FAIL "}[o.status]
+        info(f"{mark} issue #{o.number} {o.title!r}: {o.detail}" +
+             (f" -> #{o.submission_id}" if o.status == "added" else ""))
+    added = [o for o in outcomes if o.status == "added"]
+    info(f"{len(added)} added, {sum(o.status == 'known' for o in outcomes)} already known, "
+         f"{sum(o.status in ('no-link', 'failed') for o in outcomes)} without a usable submission")
+    for o in added:
+        click.echo(o.submission_id)
 
 
 @main.command()

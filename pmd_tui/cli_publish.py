@@ -8,7 +8,8 @@ from pmd_tui.cli import Context, handle_errors, info, main
 from pmd_tui.store import Status
 
 
-def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, dry_run=False) -> int:
+def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, dry_run=False,
+                notify: bool | None = None) -> int:
     from pmd_tui.publish.service import publish
 
     store = obj.store
@@ -34,6 +35,10 @@ def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, 
             click.echo(f"#{r.submission_id} {r.name}: unchanged, nothing to commit")
         else:
             click.echo(f"#{r.submission_id} {r.name}: published {r.folder}/ ({r.plan.summary()}) {r.url or ''}".rstrip())
+            if not to_dir:
+                from pmd_tui.cli_commands import tell_issue
+
+                tell_issue(obj, r.submission_id, "published", notify, url=r.url, folder=r.folder)
         if r.skipped:
             info(f"  left out (cannot be decoded): {', '.join(r.skipped)}")
     return 0
@@ -45,10 +50,11 @@ def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, 
 @click.option("--to", "to_dir", type=click.Path(file_okay=False), help="Write the same layout to a local folder.")
 @click.option("--dry-run", is_flag=True, help="Print exactly what would be uploaded, changed and deleted.")
 @click.option("--all", "all_approved", is_flag=True, help="Every approved, unpublished submission.")
+@click.option("--notify/--no-notify", default=None, help="Comment the link on each submission's GitHub issue.")
 @click.pass_obj
 @handle_errors
-def publish_cmd(obj: Context, ids, repo, to_dir, dry_run, all_approved):
+def publish_cmd(obj: Context, ids, repo, to_dir, dry_run, all_approved, notify):
     """Publish approved submissions as folders of the dataset repo, one commit each."""
     if not ids and not all_approved:
         raise click.UsageError("give submission ids or --all")
-    run_publish(obj, None if all_approved else list(ids), repo=repo, to_dir=to_dir, dry_run=dry_run)
+    run_publish(obj, None if all_approved else list(ids), repo=repo, to_dir=to_dir, dry_run=dry_run, notify=notify)

@@ -32,6 +32,11 @@ class Limits:
     # Entries smaller than this are never judged by ratio (tiny text files compress very well).
     ratio_floor_bytes: int = 1024 * 1024
     max_pixels: int = 178_956_970  # Pillow's own decompression-bomb error threshold
+    # downloads of submitted links
+    max_download_bytes: int = 8 * 1024**3
+    max_download_seconds: float = 3600.0
+    download_timeout_s: float = 60.0  # no byte for this long: the transfer is stalled
+    max_redirects: int = 8
     min_short_side: int = 512
 
 
@@ -43,6 +48,8 @@ class Settings:
     caption_model: str = DEFAULT_CAPTION_MODEL
     actor: str = field(default_factory=lambda: os.environ.get("USER") or "maintainer")
     opt_out_artists: tuple[str, ...] = ()
+    github_repo: str | None = None  # where contributors open issues (sync, notifications)
+    notify: bool = False  # comment decisions on the submission's issue by default
 
     @property
     def data_dir(self) -> Path:
@@ -82,9 +89,11 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
         raise InputError(f"unknown [limits] keys in {cfg_path}: {', '.join(sorted(unknown))}")
     limits = replace(limits, **limit_data)
     kwargs = {}
-    for key in ("repo", "caption_model", "actor"):
+    for key in ("repo", "caption_model", "actor", "github_repo"):
         if key in data:
             kwargs[key] = str(data[key])
+    if "notify" in data:
+        kwargs["notify"] = bool(data["notify"])
     if "opt_out_artists" in data:
         kwargs["opt_out_artists"] = tuple(str(a) for a in data["opt_out_artists"])
     return Settings(db_path=db_path.resolve(), limits=limits, **kwargs)

@@ -117,6 +117,18 @@ def sample_uploads(folder: Path) -> list[dict]:
     return uploads
 
 
+ISSUE_TITLES = {12: "Rex the dog (8 photos)", 15: "zkx painting style", 17: "Toy robot, no captions",
+                21: "Teapot", 23: "Portraits", 24: "Odd strings"}
+ISSUE_TEXTS = {
+    12: "My dog Rex, eight photos from our walks. Captions are hand-written, trigger word ohwx.",
+    15: "My own paintings; the zip is straight from my kohya training folder (10 repeats).",
+    17: "Six photos of a toy robot. I did not caption them, please use Florence-2.\nTrigger word: tqr robot",
+    21: "Teapot set. Some of these I enlarged a bit.",
+    23: "Portraits of my neighbour.",
+    24: "Testing what the tool does with [bold]markup[/bold] in an issue.",
+}
+
+
 def build_demo_queue(store: QueueStore, settings: Settings, workdir: Path) -> list[int]:
     """Fill ``store`` with the sample submissions, checked, some attested and decided."""
     from pmd_tui.checks.engine import run_checks
@@ -126,7 +138,10 @@ def build_demo_queue(store: QueueStore, settings: Settings, workdir: Path) -> li
     ids = []
     uploads = sample_uploads(workdir / "uploads")
     for up in uploads:
-        sid = add_source(store, settings, up["path"], issue=up.get("issue"), submitter=up.get("submitter"))
+        issue = up.get("issue")
+        extra = {"issue_url": f"https://github.com/spacepxl/personalization-meta-dataset/issues/{issue}",
+                 "issue_title": ISSUE_TITLES.get(issue), "issue_text": ISSUE_TEXTS.get(issue)} if issue else None
+        sid = add_source(store, settings, up["path"], issue=issue, submitter=up.get("submitter"), extra=extra)
         ids.append(sid)
         if "attest" in up:
             store.attest(sid, actor=settings.actor, **up["attest"])

@@ -6,6 +6,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("PMD_PREVIEW", "halfcell")
+# the test servers listen on 127.0.0.1, which untrusted links may not reach otherwise
+os.environ.setdefault("PMD_ALLOW_PRIVATE_URLS", "1")
+os.environ.pop("GITHUB_TOKEN", None)
+os.environ.pop("GITHUB_API_URL", None)
 
 
 @pytest.fixture

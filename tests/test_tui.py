@@ -411,3 +411,38 @@ async def test_caption_key_runs_florence_in_the_background_and_can_be_cancelled(
             assert any(m.startswith("captioned ") for m in [n.message for n in app._notifications])
     finally:
         captioning_model.forget_loaded()
+
+
+async def test_sync_key_takes_in_github_issues_and_review_shows_the_issue_text(demo, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from tests.fakeweb import FakeWeb
+    from tests.helpers import image_bytes, make_zip
+
+    store, settings = demo
+    web = FakeWeb()
+    try:
+        monkeypatch.setenv("GITHUB_API_URL", web.url)
+        z = make_zip(tmp_path / "cat.zip", {"a.jpg": image_bytes((640, 576)), "a.txt": "whiskers cat"})
+        link = web.add_file("/user-attachments/files/9/cat.zip", z.read_bytes())
+        web.add_issue("me/pmd", 31, "Whiskers the cat", f"My cat.\n{link}\nTrigger word: whiskers", user="zoe")
+        web.add_issue("me/pmd", 32, "Hello", "just saying hi", user="yan")
+        app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("G")  # no repo configured: a hint, nothing runs
+            await pilot.pause()
+            assert any("github_repo" in n.message for n in app._notifications) and not app.busy
+            app.settings = replace(settings, github_repo="me/pmd")
+            await pilot.press("G")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            notes = [n.message for n in app._notifications]
+            assert any(m.startswith("me/pmd: 1 added, 0 already known; without a usable submission: #32") for m in notes), notes
+            sid = by_name(store, "Whiskers the cat")
+            table = app.screen.query_one(DataTable)
+            assert table.get_row_index(str(sid)) >= 0  # the queue shows it at once
+            await open_review(pilot, store, "Whiskers the cat")
+            meta = str(app.screen.query_one("#meta").render())
+            assert "issue text: My cat." in meta and "Trigger word: whiskers" in meta and "zoe" in meta
+    finally:
+        web.stop()

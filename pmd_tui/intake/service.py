@@ -164,3 +164,36 @@ def _stage(unpacked: Unpacked, staged: Path) -> tuple[dict, list[dict], list[dic
             row.update(caption=text, caption_encoding=enc)
         files.append(row)
     return record, files, notes
+
+
+def add_url(
+    store: QueueStore,
+    settings: Settings,
+    url: str,
+    *,
+    name: str | None = None,
+    issue: int | None = None,
+    submitter: str | None = None,
+    extra: dict | None = None,
+    progress: Progress | None = None,
+    download_progress=None,
+) -> int:
+    """Download a submitted link (direct, Drive, Dropbox, Hugging Face) and take it in like a local zip.
+
+    The download is removed once it is staged (the staged submission keeps its own copy of the upload);
+    an interrupted download keeps its ``.part`` file so the next run resumes it.
+    """
+    from pmd_tui.intake.download import Downloader
+    from pmd_tui.intake.links import classify
+
+    link = classify(url)
+    say = progress or (lambda _msg: None)
+    say(f"downloading {link.url}" + (f" ({link.kind} link)" if link.kind != "direct" else ""))
+    with Downloader(settings.data_dir / "downloads", settings.limits, progress=download_progress) as dl:
+        path = dl.fetch(link)
+    try:
+        info = {"source": link.url, "source_kind": link.kind if link.kind != "direct" else "url", **(extra or {})}
+        return add_source(store, settings, path, name=name or default_name(path), issue=issue, submitter=submitter,
+                          extra=info, progress=progress)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)

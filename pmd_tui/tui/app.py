@@ -172,6 +172,25 @@ class PmdApp(App):
             return
         self.start_task("captioning", caption_job(self.store, self.settings, ids))
 
+    def sync_github(self) -> None:
+        repo = self.settings.github_repo
+        if not repo:
+            self.notify("set github_repo = \"OWNER/REPO\" in the config (or run: pmd-tui sync --github OWNER/REPO)",
+                        severity="warning")
+            return
+        from pmd_tui.intake.github import sync
+
+        def job(progress, cancel) -> str:
+            outcomes = sync(self.store, self.settings, repo, progress=progress, cancel=cancel)
+            added = [o for o in outcomes if o.status == "added"]
+            unusable = [o for o in outcomes if o.status in ("no-link", "failed")]
+            text = f"{repo}: {len(added)} added, {sum(o.status == 'known' for o in outcomes)} already known"
+            if unusable:
+                text += "; without a usable submission: " + "; ".join(f"#{o.number} {o.detail}" for o in unusable[:5])
+            return text
+
+        self.start_task("GitHub sync", job)
+
     def publish_target_label(self) -> str:
         target = getattr(self, "publish_target", None)
         return str(target) if target else f"https://huggingface.co/datasets/{self.settings.repo}"

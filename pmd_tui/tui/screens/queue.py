@@ -23,6 +23,7 @@ class QueueScreen(SubmissionActions, Screen):
         *ACTION_BINDINGS,
         Binding("C", "check_all", "Check all new"),
         Binding("P", "publish_all", "Publish all approved"),
+        Binding("G", "sync_github", "Sync GitHub issues"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("f", "next_status", "Status filter"),
         Binding("s", "stats", "Statistics"),
@@ -160,6 +161,9 @@ class QueueScreen(SubmissionActions, Screen):
             self.app.check_submissions(ids)
         else:
             self.app.notify("nothing to check")
+
+    def action_sync_github(self) -> None:
+        self.app.sync_github()
 
     def action_publish_all(self) -> None:
         ids = self.app.store.ids("approved")

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.scalar import Scalar
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, OptionList, Static, TextArea
@@ -62,7 +62,8 @@ class ReviewScreen(SubmissionActions, Screen):
                 yield Label("findings  (enter: show files)", classes="pane-title")
                 yield OptionList(id="findings")
                 yield Label("submission  (m: edit, t: attest)", classes="pane-title")
-                yield Static("", id="meta")
+                with VerticalScroll(id="meta-scroll"):
+                    yield Static("", id="meta")
         yield TaskBar()
         yield Footer()
 
@@ -149,7 +150,9 @@ class ReviewScreen(SubmissionActions, Screen):
             t.append(literal(s["status_reason"]))
         rows = (("name", s["name"]), ("concept type", s["concept_type"] or "unknown"), ("concept", s["concept"]),
                 ("trigger", s["trigger_words"]), ("captioning", s["caption_method"]), ("repeats", s["repeats"]),
-                ("submitter", s["submitter"]), ("issue", f"#{s['issue_number']}" if s["issue_number"] else None),
+                ("submitter", s["submitter"]), ("issue", " ".join(x for x in (f"#{s['issue_number']}" if s["issue_number"] else "",
+                                               s.get("issue_title") or "") if x) or None),
+                ("link", s.get("issue_url")),
                 ("likeness", s["likeness_attestation"] or "not attested"),
                 ("artist", "has not objected" if s["artist_attestation"] else "not attested"))
         for label, value in rows:
@@ -160,6 +163,9 @@ class ReviewScreen(SubmissionActions, Screen):
         if s["readme_text"]:
             t.append("\nreadme: ", style="dim")
             t.append(literal(s["readme_text"][:400]))
+        if s.get("issue_text"):
+            t.append("\nissue text: ", style="dim")
+            t.append(literal(s["issue_text"][:1500]))
         self.query_one("#meta", Static).update(t)
 
     # -- files, preview and caption ---------------------------------------------------------------
@@ -201,7 +207,7 @@ class ReviewScreen(SubmissionActions, Screen):
             detail = literal(f["caption_detail"])
             detail.stylize("dim")
             label.append(detail)
-        label.append("   e: edit · ctrl+s: save · u: undo", style="dim")
+        label.append(" · e: edit · ctrl+s: save · u: undo", style="dim")
         self.query_one("#caption-label", TextLine).set(label)
         cached = self._thumbs.get(f["sha256"])
         if cached is not None:

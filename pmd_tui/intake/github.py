@@ -1,0 +1,182 @@
+"""The real submission channel: GitHub issues with an attached zip or a download link.
+
+``sync`` reads open issues through the REST API (``GITHUB_TOKEN`` if set, ``GITHUB_API_URL`` for another
+server), takes the first usable link of each new issue through the same safe download and intake, and
+records the issue's number, title, author, URL and text. ``notify`` posts the maintainer's decision back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import httpx
+
+from pmd_tui.config import Settings
+from pmd_tui.errors import InputError, NetworkError, PmdError
+from pmd_tui.intake.links import find_links
+from pmd_tui.store import QueueStore
+
+DEFAULT_API = "https://api.github.com"
+
+
+class GitHub:
+    def __init__(self, repo: str, *, token: str | None = None, api: str | None = None):
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo or ""):
+            raise InputError(f"--github must be OWNER/REPO, not {repo!r}")
+        self.repo = repo
+        self.api = (api or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
+        token = token if token is not None else os.environ.get("GITHUB_TOKEN")
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
+                   "User-Agent": "pmd-tui"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.client = httpx.Client(headers=headers, timeout=30.0, follow_redirects=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _request(self, method: str, url: str, **kw) -> httpx.Response:
+        try:
+            r = self.client.request(method, url, **kw)
+        except httpx.TransportError as exc:
+            raise NetworkError(f"cannot reach the GitHub API at {self.api}: {type(exc).__name__}") from None
+        if r.status_code == 401:
+            raise PmdError("GitHub rejected the token (HTTP 401); check GITHUB_TOKEN")
+        if r.status_code == 403 and r.headers.get("x-ratelimit-remaining") == "0":
+            raise NetworkError("GitHub API rate limit reached; set GITHUB_TOKEN or wait an hour")
+        if r.status_code == 404:
+            raise PmdError(f"GitHub repository {self.repo} not found (or private and no GITHUB_TOKEN)")
+        if r.status_code >= 400:
+            try:
+                message = r.json().get("message", "")
+            except ValueError:
+                message = r.reason_phrase
+            raise NetworkError(f"GitHub API: HTTP {r.status_code} {message}".strip())
+        return r
+
+    def _pages(self, url: str, params: dict | None = None) -> Iterator[dict]:
+        params = {"per_page": 100, **(params or {})}
+        while url:
+            r = self._request("GET", url, params=params)
+            yield from r.json()
+            url = r.links.get("next", {}).get("url")
+            params = None  # the next link carries them
+
+    def open_issues(self, label: str | None = None) -> list[dict]:
+        params = {"state": "open", "sort": "created", "direction": "asc"}
+        if label:
+            params["labels"] = label
+        return [i for i in self._pages(f"{self.api}/repos/{self.repo}/issues", params) if "pull_request" not in i]
+
+    def comments(self, number: int) -> list[dict]:
+        return list(self._pages(f"{self.api}/repos/{self.repo}/issues/{number}/comments"))
+
+    def comment(self, number: int, body: str) -> None:
+        self._request("POST", f"{self.api}/repos/{self.repo}/issues/{number}/comments", json={"body": body})
+
+
+@dataclass
+class SyncOutcome:
+    number: int
+    title: str
+    status: str  # added | known | no-link | failed
+    detail: str
+    submission_id: int | None = None
+
+
+def _known_issues(store: QueueStore) -> dict[str, int]:
+    rows = store.conn.execute("SELECT issue_url, id FROM submissions WHERE issue_url IS NOT NULL").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def sync(store: QueueStore, settings: Settings, repo: str, *, label: str | None = None,
+         progress: Callable[[int, int, str], None] | None = None, cancel: threading.Event | None = None,
+         say: Callable[[str], None] | None = None) -> list[SyncOutcome]:
+    """One submission per open issue not yet in the queue; each outcome says what happened and why."""
+    from pmd_tui.intake.service import add_url
+
+    outcomes: list[SyncOutcome] = []
+    with GitHub(repo) as gh:
+        issues = gh.open_issues(label)
+        known = _known_issues(store)
+        for i, issue in enumerate(issues):
+            if cancel is not None and cancel.is_set():
+                break
+            number, title = issue["number"], (issue.get("title") or "").strip()
+            if progress:
+                progress(i, len(issues), f"#{number}")
+            url = issue.get("html_url") or f"https://github.com/{repo}/issues/{number}"
+            if url in known:
+                outcomes.append(SyncOutcome(number, title, "known", f"already in the queue as #{known[url]}", known[url]))
+                continue
+            author = (issue.get("user") or {}).get("login")
+            texts = [issue.get("body") or ""]
+            if issue.get("comments"):
+                texts += [c.get("body") or "" for c in gh.comments(number) if (c.get("user") or {}).get("login") == author]
+            links = [lk for t in texts for lk in find_links(t)]
+            if not links:
+                outcomes.append(SyncOutcome(number, title, "no-link", "no attached zip or download link in the issue"))
+                continue
+            extra = {"issue_url": url, "issue_title": title, "issue_text": "\n\n".join(t for t in texts if t.strip())}
+            errors = []
+            for link in links:
+                try:
+                    sid = add_url(store, settings, link.url, name=title or None, issue=number, submitter=author,
+                                  extra=extra, progress=say)
+                except (InputError, NetworkError) as exc:
+                    errors.append(str(exc))
+                    continue
+                outcomes.append(SyncOutcome(number, title, "added", f"{link.kind} link {link.url}", sid))
+                known[url] = sid
+                break
+            else:
+                outcomes.append(SyncOutcome(number, title, "failed", errors[-1]))
+        if progress:
+            progress(len(issues), len(issues), "done")
+    return outcomes
+
+
+# -- notifications ------------------------------------------------------------------------------------
+def issue_of(sub: dict) -> tuple[str, int] | None:
+    """(OWNER/REPO, number) from the submission's issue URL."""
+    m = re.search(r"/([\w.-]+/[\w.-]+)/issues/(\d+)", sub.get("issue_url") or "")
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def decision_message(sub: dict, action: str, *, reason: str | None = None, url: str | None = None,
+                     folder: str | None = None) -> str:
+    if action == "approved":
+        return f"Thank you! **{sub['name']}** was reviewed and approved; it will be published soon."
+    if action == "rejected":
+        return f"Thank you for the submission. **{sub['name']}** was not accepted: {reason or 'see the rules'}."
+    if action == "published":
+        where = f" as `{folder}/`" if folder else ""
+        return f"**{sub['name']}** is published{where}: {url}" if url else f"**{sub['name']}** is published{where}."
+    raise ValueError(action)
+
+
+def notify(store: QueueStore, submission_id: int, action: str, *, actor: str, **kw) -> str | None:
+    """Comment on the submission's issue; returns a warning line instead of raising (the decision stands)."""
+    sub = store.get(submission_id)
+    where = issue_of(sub)
+    if where is None:
+        return f"#{submission_id} has no GitHub issue to notify"
+    repo, number = where
+    try:
+        with GitHub(repo) as gh:
+            gh.comment(number, decision_message(sub, action, **kw))
+    except PmdError as exc:
+        return f"could not comment on {repo}#{number}: {exc}"
+    with store.transaction():
+        store.log(submission_id, "issue-notified", actor, issue=f"{repo}#{number}", about=action)
+    return None
