@@ -22,9 +22,12 @@ def _ids(obj: Context, ids: tuple[int, ...], status=None) -> list[int]:
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per submission per line.")
 @click.option("--all", "check_all", is_flag=True, help="Every submission (default: the new and checked ones).")
+@click.option("--models", is_flag=True, help="First screen new images with the SFW classifier and the face detector.")
+@click.option("--device", type=click.Choice(["auto", "cuda", "mps", "cpu"]), default="auto", show_default=True,
+              help="Where the screening models run.")
 @click.pass_obj
 @handle_errors
-def check(obj: Context, ids, as_json, check_all):
+def check(obj: Context, ids, as_json, check_all, models, device):
     """Run every rule on submissions; exit 1 when a finding is at fail level."""
     from pmd_tui.checks.engine import run_checks, worst
 
@@ -32,6 +35,16 @@ def check(obj: Context, ids, as_json, check_all):
     if not targets:
         info("nothing to check")
         return
+    if models:
+        from pmd_tui.screening.service import screen
+
+        def screen_progress(done, total, what):
+            if not as_json and (done == total or done == 0):
+                info(f"{what}: {done}/{total}")
+
+        report = screen(obj.store, obj.settings, targets, device=device, progress=screen_progress)
+        for line in report.failed:
+            info(f"  not screened: {line}")
 
     def progress(done, total, what):
         if not as_json and what == "analysing images" and (done == total or done % 50 == 0):

@@ -19,6 +19,9 @@ from pmd_tui.errors import InputError
 APP_NAME = "pmd-tui"
 DEFAULT_REPO = "spacepxl/personalization-meta-dataset"
 DEFAULT_CAPTION_MODEL = "florence-community/Florence-2-large"
+DEFAULT_NSFW_MODEL = "Falconsai/nsfw_image_detection"
+# OpenCV's YuNet (opencv_zoo, MIT): REPO/FILE on the Hub, or a local .onnx path
+DEFAULT_FACE_MODEL = "opencv/face_detection_yunet/face_detection_yunet_2023mar.onnx"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class Settings:
     actor: str = field(default_factory=lambda: os.environ.get("USER") or "maintainer")
     opt_out_artists: tuple[str, ...] = ()
     github_repo: str | None = None  # where contributors open issues (sync, notifications)
+    nsfw_model: str = DEFAULT_NSFW_MODEL  # "off" disables SFW screening
+    nsfw_threshold: float = 0.8
+    face_model: str = DEFAULT_FACE_MODEL  # "off" disables face detection
+    opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
     notify: bool = False  # comment decisions on the submission's issue by default
 
     @property
@@ -89,11 +96,15 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
         raise InputError(f"unknown [limits] keys in {cfg_path}: {', '.join(sorted(unknown))}")
     limits = replace(limits, **limit_data)
     kwargs = {}
-    for key in ("repo", "caption_model", "actor", "github_repo"):
+    for key in ("repo", "caption_model", "actor", "github_repo", "nsfw_model", "face_model"):
         if key in data:
             kwargs[key] = str(data[key])
     if "notify" in data:
         kwargs["notify"] = bool(data["notify"])
+    if "nsfw_threshold" in data:
+        kwargs["nsfw_threshold"] = float(data["nsfw_threshold"])
+    opt_out = data.get("opt_out_file") or os.environ.get("PMD_OPT_OUT_FILE")
+    kwargs["opt_out_file"] = Path(opt_out).expanduser() if opt_out else default_config_path().with_name("opt-out-artists.txt")
     if "opt_out_artists" in data:
         kwargs["opt_out_artists"] = tuple(str(a) for a in data["opt_out_artists"])
     return Settings(db_path=db_path.resolve(), limits=limits, **kwargs)

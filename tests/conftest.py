@@ -57,3 +57,24 @@ def tiny_model(tmp_path_factory):
     from tests.tiny_florence import build_tiny_florence
 
     return build_tiny_florence(tmp_path_factory.mktemp("florence") / "tiny-florence-2")
+
+
+@pytest.fixture(scope="session")
+def tiny_screeners(tmp_path_factory):
+    """(SFW classifier folder, face detector .onnx): tiny models built here, loaded by the real code."""
+    from tests.tiny_screening import build_tiny_nsfw, build_tiny_yunet
+
+    root = tmp_path_factory.mktemp("screeners")
+    return build_tiny_nsfw(root / "tiny-nsfw"), build_tiny_yunet(root / "tiny-yunet.onnx")
+
+
+@pytest.fixture
+def screening_config(tiny_screeners, db_path, tmp_path, monkeypatch):
+    """A config that points the screening models at the tiny ones; returns the opt-out file path."""
+    nsfw, faces = tiny_screeners
+    opt_out = tmp_path / "opt-out-artists.txt"
+    cfg = tmp_path / "screening.toml"
+    cfg.write_text(f'nsfw_model = "{nsfw}"\nface_model = "{faces}"\nopt_out_file = "{opt_out}"\n'
+                   'opt_out_artists = ["Jane Q. Painter"]\n')
+    monkeypatch.setenv("PMD_CONFIG", str(cfg))
+    return opt_out

@@ -446,3 +446,30 @@ async def test_sync_key_takes_in_github_issues_and_review_shows_the_issue_text(d
             assert "issue text: My cat." in meta and "Trigger word: whiskers" in meta and "zoe" in meta
     finally:
         web.stop()
+
+
+async def test_screen_key_runs_the_models_and_review_shows_face_counts(demo, tiny_screeners):
+    from dataclasses import replace
+
+    from pmd_tui.screening import faces as faces_mod
+    from pmd_tui.screening import nsfw as nsfw_mod
+
+    store, settings = demo
+    nsfw, yunet = tiny_screeners
+    settings = replace(settings, nsfw_model=str(nsfw), face_model=str(yunet))
+    nsfw_mod.forget_loaded()
+    faces_mod.forget_loaded()
+    app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "rex the dog")
+        table = app.screen.query_one("#files", DataTable)
+        assert str(table.get_row_at(0)[4]) == "·"  # not screened yet
+        await pilot.press("M")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+        assert any(m.startswith("screened 8 image(s)") for m in notes), notes
+        assert all(str(table.get_row_at(i)[4]).isdigit() for i in range(table.row_count))
+        sid = by_name(store, "rex the dog")
+        rules = {c["rule"]: c for c in store.checks(sid)}
+        assert rules["safety.nsfw"]["status"] in ("pass", "warn") and "not screened" not in rules["safety.nsfw"]["message"]

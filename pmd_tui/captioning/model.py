@@ -82,15 +82,15 @@ class Captioner:
         return [" ".join(t.split()) for t in texts]
 
 
-def _load_error(model_id: str, exc: Exception) -> ModelError:
+def _load_error(model_id: str, exc: Exception, what: str = "captioning model") -> ModelError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     offline_hints = ("couldn't connect", "offline", "LocalEntryNotFound", "not the path to a directory",
                      "does not appear to have", "Repository Not Found", "is not a local folder")
     if any(h.lower() in (text + type(exc).__name__).lower() for h in offline_hints):
-        return ModelError(f"cannot load the captioning model {model_id}: it is not in the local Hugging Face cache "
+        return ModelError(f"cannot load the {what} {model_id}: it is not in the local Hugging Face cache "
                           f"and cannot be downloaded here (run `hf download {model_id}` where the Hub is reachable, "
-                          "or pass --model PATH to a saved checkpoint)")
-    return ModelError(f"cannot load the captioning model {model_id}: {text}")
+                          "or point the config at a saved checkpoint folder)")
+    return ModelError(f"cannot load the {what} {model_id}: {text}")
 
 
 def load_captioner(model_id: str, device: str = "auto") -> Captioner:

@@ -19,6 +19,7 @@ from typing import Callable
 from pmd_tui.captioning.model import TASKS, Captioner, ModelError, load_captioner
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
+from pmd_tui.imaging.decode import load_rgb
 from pmd_tui.store import QueueStore
 
 Progress = Callable[[int, int, str], None]
@@ -80,16 +81,8 @@ def with_trigger(caption: str, trigger: str | None) -> str:
 
 
 def decode(path: Path, size: int):
-    """RGB at no more than twice the model's input size; JPEGs are decoded at reduced scale directly."""
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as im:
-        im.draft("RGB", (size * 2, size * 2))
-        im = ImageOps.exif_transpose(im)
-        im = im.convert("RGB")
-    if max(im.size) > size * 2:
-        im.thumbnail((size * 2, size * 2), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return im
+    """RGB at no more than twice the model's input size."""
+    return load_rgb(path, size * 2)
 
 
 def _slice(inputs, start: int, stop: int):

@@ -11,12 +11,12 @@ from typing import Callable, Iterable
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
-from pmd_tui.checks.rules import consent, images, layout, text
+from pmd_tui.checks.rules import consent, images, layout, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.store import QueueStore
 
-RULE_MODULES = (layout, text, images, consent)
+RULE_MODULES = (layout, text, images, screening, consent)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 
 Progress = Callable[[int, int, str], None]
@@ -71,8 +71,11 @@ def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses
     files = store.files(submission_id)
     per_name = {f["name"]: analyses.get(f["sha256"], {"ok": False, "error": "file missing from the staged copy"})
                 for f in files if f["kind"] == "image"}
+    from pmd_tui.screening.service import results_for
+
     ctx = CheckContext(submission=sub, files=files, notes=store.notes(submission_id), settings=settings,
-                       analyses=per_name, published=_published_images(store, submission_id))
+                       analyses=per_name, published=_published_images(store, submission_id),
+                       screening=results_for(store, settings, files))
     findings: list[dict] = []
     for module in RULE_MODULES:
         findings.extend(module.check(ctx))

@@ -105,6 +105,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX publications_submission ON publications(submission_id, id);
     CREATE INDEX submissions_status ON submissions(status);
     """,
+    # 3: results of model workers (SFW classifier, face detector), by content hash and model
+    """
+    CREATE TABLE model_results (
+        sha256 TEXT NOT NULL,
+        model TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (sha256, model)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -393,6 +393,27 @@ class QueueStore:
                 [(h, version, json.dumps(d)) for h, d in items.items()],
             )
 
+    # -- model results ---------------------------------------------------------------------------
+    def model_results(self, hashes: Iterable[str], model: str) -> dict[str, dict]:
+        """Cached results of one model (``kind:model-id``) for these content hashes."""
+        hashes = list(set(hashes))
+        out: dict[str, dict] = {}
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            q = f"SELECT sha256, data FROM model_results WHERE model = ? AND sha256 IN ({','.join('?' * len(chunk))})"
+            for row in self.conn.execute(q, [model, *chunk]):
+                out[row[0]] = json.loads(row[1])
+        return out
+
+    def put_model_results(self, items: dict[str, dict], model: str) -> None:
+        if not items:
+            return
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO model_results (sha256, model, data) VALUES (?, ?, ?)",
+                [(h, model, json.dumps(d)) for h, d in items.items()],
+            )
+
     # -- publications ----------------------------------------------------------------------------
     def publications(self, submission_id: int | None = None) -> list[dict]:
         if submission_id is None:

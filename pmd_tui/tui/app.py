@@ -163,6 +163,22 @@ class PmdApp(App):
 
         self.start_task("checks", job)
 
+    def screen_submissions(self, ids: list[int]) -> None:
+        """The SFW classifier and the face detector on new images, then the checks (background)."""
+        from pmd_tui.checks.engine import run_checks, worst
+        from pmd_tui.screening.service import screen
+
+        def job(progress, cancel):
+            report = screen(self.store, self.settings, ids, progress=progress, cancel=cancel)
+            if report.cancelled:
+                return f"cancelled after screening {report.screened} image(s)"
+            results = run_checks(self.store, self.settings, ids, cancel=cancel)
+            worst_all = [worst(f) for f in results.values()]
+            return (f"screened {report.screened} image(s) ({report.cached} already known); " +
+                    ", ".join(f"{n} {s}" for s, n in sorted({w: worst_all.count(w) for w in worst_all}.items())))
+
+        self.start_task("screening", job)
+
     # -- captioning and publishing (services from their own packages) ----------------------------
     def caption_submissions(self, ids: list[int]) -> None:
         try:

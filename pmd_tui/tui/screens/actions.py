@@ -15,6 +15,7 @@ ACTION_BINDINGS = [
     Binding("t", "attest", "Attest consent"),
     Binding("m", "metadata", "Edit metadata"),
     Binding("g", "caption", "Caption (Florence-2)"),
+    Binding("M", "screen", "Screen (SFW, faces)"),
     Binding("p", "publish", "Publish"),
 ]
 
@@ -122,6 +123,11 @@ class SubmissionActions:
                 self.refresh_data()
 
         self.app.push_screen(MetadataDialog(store.get(sid)), saved)
+
+    def action_screen(self) -> None:
+        sid = self.current_id()
+        if sid is not None:
+            self.app.screen_submissions([sid])
 
     def action_caption(self) -> None:
         sid = self.current_id()

@@ -44,6 +44,7 @@ class ReviewScreen(SubmissionActions, Screen):
         self.only: tuple[str, set[str]] | None = None  # (rule, files) when a finding is selected
         self._thumbs: OrderedDict[str, object] = OrderedDict()
         self._shown_file: int | None = None
+        self.screening: dict[str, dict] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -70,9 +71,10 @@ class ReviewScreen(SubmissionActions, Screen):
     def on_mount(self) -> None:
         table = self.query_one("#files", DataTable)
         table.add_column("", key="mark", width=1)
-        table.add_column("file", key="name", width=22)
+        table.add_column("file", key="name", width=20)
         table.add_column("size", key="size", width=9)
         table.add_column("caption", key="src", width=9)
+        table.add_column("faces", key="faces", width=5)
         self.refresh_data()
         table.focus()
 
@@ -87,6 +89,9 @@ class ReviewScreen(SubmissionActions, Screen):
         self.title = f"#{sub['id']} {sub['name']}"
         self.files = store.files(self.submission_id, "image")
         self.findings = store.checks(self.submission_id)
+        from pmd_tui.screening.service import results_for
+
+        self.screening = results_for(store, self.app.settings, self.files)
         self._render_findings()
         self._render_files()
         self._render_meta()
@@ -112,7 +117,9 @@ class ReviewScreen(SubmissionActions, Screen):
             mark = Text(FINDING_MARK[status], style=FINDING_STYLE[status]) if status else Text(" ")
             size = f"{f['width']}x{f['height']}" if f["width"] else "?"
             src = f["caption_source"] or ("empty" if f["caption"] == "" else "none")
-            table.add_row(mark, literal(f["name"]), size, Text(src, style="dim" if src == "none" else ""),
+            faces = self.screening.get(f["name"], {}).get("faces")
+            face_cell = Text(str(faces["faces"]) if faces else "·", style="" if faces else "dim", justify="right")
+            table.add_row(mark, literal(f["name"]), size, Text(src, style="dim" if src == "none" else ""), face_cell,
                           key=str(f["id"]))
         title = f"files ({len(self.visible_files)}/{len(self.files)})"
         if self.only:
@@ -225,6 +232,13 @@ class ReviewScreen(SubmissionActions, Screen):
         t = literal(f["name"], style="bold")
         if f["width"]:
             t.append(f"  {f['width']}x{f['height']} {f['format'] or ''} · {f['size_bytes'] / 1024:.0f} KiB", style="dim")
+        seen = getattr(self, "screening", {}).get(f["name"], {})
+        if "faces" in seen:
+            n = seen["faces"]["faces"]
+            t.append(f" · {n} face{'' if n == 1 else 's'}", style="dim")
+        if "nsfw" in seen:
+            score = seen["nsfw"]["score"]
+            t.append(f" · NSFW {score:.2f}", style="bold red" if score >= self.app.settings.nsfw_threshold else "dim")
         return t
 
     @work(thread=True, exclusive=True, group="preview")

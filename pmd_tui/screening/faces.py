@@ -1,0 +1,89 @@
+"""Counting faces (rule 2): OpenCV's YuNet detector, a 230 KB ONNX model that runs offline on the CPU.
+
+YuNet is maintained in the OpenCV model zoo and runs through ``cv2.FaceDetectorYN`` (part of
+opencv-python), so no extra runtime is needed. The weights come from a local ``.onnx`` path or from the
+Hub (``REPO/FILE``), which works offline once the file is in the Hugging Face cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from pmd_tui.captioning.model import ModelError
+
+MAX_SIDE = 640  # YuNet is trained for faces of 10-300 px; larger inputs only cost time
+_CACHE: dict[str, "FaceDetector"] = {}
+_LOCK = threading.Lock()
+
+
+def resolve_weights(spec: str) -> Path:
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    parts = spec.split("/")
+    if len(parts) < 3 or not spec.endswith(".onnx"):
+        raise ModelError(f"face detector {spec!r}: not a file, and not REPO/FILE.onnx on the Hugging Face Hub")
+    from huggingface_hub import hf_hub_download
+
+    repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
+    try:
+        return Path(hf_hub_download(repo, filename))
+    except Exception as exc:
+        raise ModelError(f"face detector weights {spec} are not in the local Hugging Face cache and cannot be "
+                         f"downloaded here ({type(exc).__name__}); run `hf download {repo} {filename}` where the "
+                         "Hub is reachable, or set face_model to a local .onnx file") from None
+
+
+@dataclass
+class FaceDetector:
+    spec: str
+    weights: Path
+    score_threshold: float = 0.8
+
+    def __post_init__(self):
+        import cv2
+
+        try:  # OpenCV's own notices would be printed over the TUI
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        except AttributeError:
+            pass
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(self.weights), "", (320, 320), self.score_threshold, 0.3, 5000)
+        except cv2.error as exc:
+            raise ModelError(f"cannot load the face detector {self.weights.name}: "
+                             f"{str(exc).strip().splitlines()[-1]}") from None
+        self._lock = threading.Lock()  # one OpenCV net, used by one thread at a time
+
+    @property
+    def key(self) -> str:
+        return f"faces:{self.spec}"
+
+    def count(self, image) -> dict:
+        """Faces in one RGB PIL image: their number and the largest face's share of the short side."""
+        import cv2
+        import numpy as np
+
+        im = image.copy()
+        im.thumbnail((MAX_SIDE, MAX_SIDE))
+        bgr = cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
+        with self._lock:
+            self._net.setInputSize((bgr.shape[1], bgr.shape[0]))
+            _, faces = self._net.detect(bgr)
+        if faces is None or len(faces) == 0:
+            return {"faces": 0, "largest": 0.0}
+        short = min(bgr.shape[:2])
+        return {"faces": int(len(faces)), "largest": round(float(max(faces[:, 3])) / short, 3)}
+
+
+def load_faces(spec: str) -> FaceDetector:
+    with _LOCK:
+        if spec not in _CACHE:
+            _CACHE[spec] = FaceDetector(spec, resolve_weights(spec))
+        return _CACHE[spec]
+
+
+def forget_loaded() -> None:
+    with _LOCK:
+        _CACHE.clear()

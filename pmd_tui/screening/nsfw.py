@@ -1,0 +1,80 @@
+"""The SFW screen (rule 1): an image-classification model run through transformers, batched on the GPU.
+
+Any classifier whose labels name the unsafe classes works (default ``Falconsai/nsfw_image_detection``,
+labels ``normal``/``nsfw``); the score is the summed probability of the unsafe labels. Like the captioner,
+a checkpoint whose weights did not all load is refused.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from pmd_tui.captioning.model import ModelError, _load_error, pick_dtype, resolve_device
+
+UNSAFE = re.compile(r"nsfw|porn|hentai|sexy|explicit|nud|unsafe", re.I)
+_CACHE: dict[tuple, "NsfwClassifier"] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass
+class NsfwClassifier:
+    model_id: str
+    model: object
+    processor: object
+    device: str
+    dtype: object
+    unsafe: list[int]
+
+    @property
+    def key(self) -> str:
+        return f"nsfw:{self.model_id}"
+
+    def scores(self, images) -> list[float]:
+        import torch
+
+        inputs = self.processor(images=images, return_tensors="pt").to(self.device)
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        with torch.inference_mode():
+            probs = self.model(**inputs).logits.float().softmax(-1)
+        return [round(float(p[self.unsafe].sum()), 4) for p in probs]
+
+
+def load_nsfw(model_id: str, device: str = "auto") -> NsfwClassifier:
+    device = resolve_device(device)
+    with _LOCK:
+        if (model_id, device) not in _CACHE:
+            _CACHE[(model_id, device)] = _load(model_id, device)
+        return _CACHE[(model_id, device)]
+
+
+def _load(model_id: str, device: str) -> NsfwClassifier:
+    import transformers
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+    dtype = pick_dtype(device)
+    transformers.utils.logging.disable_progress_bar()
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        model, info = AutoModelForImageClassification.from_pretrained(model_id, dtype=dtype, output_loading_info=True)
+        processor = AutoImageProcessor.from_pretrained(model_id)
+    except Exception as exc:
+        raise _load_error(model_id, exc, "SFW classifier") from None
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+    if info.get("missing_keys") or info.get("mismatched_keys"):
+        raise ModelError(f"refusing {model_id}: {len(info.get('missing_keys') or [])} weights missing, so it would "
+                         "classify with random weights")
+    labels = model.config.id2label
+    unsafe = [int(i) for i, name in labels.items() if UNSAFE.search(str(name))]
+    if not unsafe:
+        raise ModelError(f"{model_id} has no unsafe label among {sorted(labels.values())}: not an SFW classifier")
+    model.to(device).eval()
+    return NsfwClassifier(model_id, model, processor, device, dtype, unsafe)
+
+
+def forget_loaded() -> None:
+    with _LOCK:
+        _CACHE.clear()

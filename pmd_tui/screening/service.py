@@ -1,0 +1,120 @@
+"""Running the screening models over submissions: results cached by content hash and model, so an image
+is screened once however often it is re-checked (and the same photo in two submissions costs nothing).
+
+The rules read these cached results (``checks/rules/screening.py``); ``pmd-tui check --models`` and the
+TUI's ``M`` key run this first, then the checks.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from pmd_tui.config import Settings
+from pmd_tui.errors import PmdError
+from pmd_tui.imaging.decode import load_rgb
+from pmd_tui.store import QueueStore
+
+Progress = Callable[[int, int, str], None]
+
+
+def enabled(spec: str | None) -> bool:
+    return bool(spec) and spec.strip().lower() not in ("off", "none", "false", "")
+
+
+def model_keys(settings: Settings) -> dict[str, str]:
+    """The cache key of each enabled model: what the rules look up."""
+    keys = {}
+    if enabled(settings.nsfw_model):
+        keys["nsfw"] = f"nsfw:{settings.nsfw_model}"
+    if enabled(settings.face_model):
+        keys["faces"] = f"faces:{settings.face_model}"
+    return keys
+
+
+@dataclass
+class ScreenReport:
+    screened: int = 0
+    cached: int = 0
+    failed: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+
+def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str = "auto",
+           batch_size: int | None = None, progress: Progress | None = None,
+           cancel: threading.Event | None = None) -> ScreenReport:
+    """Run every enabled model on the images of ``ids`` that it has not seen yet."""
+    keys = model_keys(settings)
+    report = ScreenReport()
+    if not keys:
+        return report
+    wanted: dict[str, object] = {}
+    for sid in ids:
+        sub = store.get(sid)
+        staged = store.staged_dir(sub)
+        for f in store.files(sid, "image"):
+            if f["sha256"]:
+                wanted.setdefault(f["sha256"], staged / f["name"])
+    todo: dict[str, list[str]] = {}
+    for kind, key in keys.items():
+        known = store.model_results(wanted, key)
+        todo[kind] = [h for h in wanted if h not in known]
+        report.cached += len(known)
+    hashes = sorted(set(todo.get("nsfw", [])) | set(todo.get("faces", [])))
+    if not hashes:
+        return report
+    nsfw = faces = None
+    if todo.get("nsfw"):
+        from pmd_tui.screening.nsfw import load_nsfw
+
+        if progress:
+            progress(0, len(hashes), f"loading {settings.nsfw_model}")
+        nsfw = load_nsfw(settings.nsfw_model, device)
+    if todo.get("faces"):
+        from pmd_tui.screening.faces import load_faces
+
+        faces = load_faces(settings.face_model)
+    size = batch_size or (32 if nsfw is not None and nsfw.device == "cuda" else 8)
+    need_nsfw, need_faces = set(todo.get("nsfw", [])), set(todo.get("faces", []))
+
+    def decode(h):
+        try:
+            return h, load_rgb(wanted[h], 768)
+        except Exception as exc:
+            return h, f"{wanted[h].name}: cannot be decoded ({type(exc).__name__})"
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pmd-screen") as pool:
+        for start in range(0, len(hashes), size):
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break
+            batch = list(pool.map(decode, hashes[start:start + size]))
+            good = [(h, im) for h, im in batch if not isinstance(im, str)]
+            report.failed += [im for _, im in batch if isinstance(im, str)]
+            nsfw_items = [(h, im) for h, im in good if h in need_nsfw]
+            if nsfw_items:
+                try:
+                    scores = nsfw.scores([im for _, im in nsfw_items])
+                except PmdError:
+                    raise
+                except Exception as exc:
+                    raise PmdError(f"the SFW classifier failed: {str(exc).strip().splitlines()[0]}") from None
+                store.put_model_results({h: {"score": s} for (h, _), s in zip(nsfw_items, scores)}, keys["nsfw"])
+            face_items = [(h, im) for h, im in good if h in need_faces]
+            if face_items:
+                store.put_model_results({h: faces.count(im) for h, im in face_items}, keys["faces"])
+            report.screened += len(good)
+            if progress:
+                progress(min(start + size, len(hashes)), len(hashes), "screening images")
+    return report
+
+
+def results_for(store: QueueStore, settings: Settings, files: list[dict]) -> dict[str, dict]:
+    """image name -> {"nsfw": {...}, "faces": {...}} for what has been screened (empty dict: not yet)."""
+    images = [f for f in files if f["kind"] == "image" and f["sha256"]]
+    per_kind = {kind: store.model_results({f["sha256"] for f in images}, key)
+                for kind, key in model_keys(settings).items()}
+    return {f["name"]: {kind: found[f["sha256"]] for kind, found in per_kind.items() if f["sha256"] in found}
+            for f in images}
