@@ -125,15 +125,27 @@ def _parse_issue(value: str | None) -> int | None:
 @click.option("--name", help="Dataset name (default: from the file or folder name).")
 @click.option("--issue", help="GitHub issue number the submission came from.")
 @click.option("--submitter", help="Who submitted it (GitHub user name).")
+@click.option("--each", is_flag=True, help="A folder of datasets: one submission per sub-folder (e.g. DreamBooth's).")
 @click.pass_obj
 @handle_errors
-def add(obj: Context, sources, name, issue, submitter):
+def add(obj: Context, sources, name, issue, submitter, each):
     """Take zips, folders or links into the review queue; prints the new ids, the last line is the last id.
 
     Links: direct http(s) files, Google Drive and Dropbox share links, Hugging Face file URLs."""
     from pmd_tui.intake.download import is_url
     from pmd_tui.intake.service import add_source, add_url
 
+    if each:
+        expanded = []
+        for source in sources:
+            folder = Path(source)
+            if not folder.is_dir():
+                raise click.UsageError(f"--each needs folders; {source} is not one")
+            subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+            if not subs:
+                raise click.UsageError(f"--each: {source} has no sub-folders")
+            expanded += [str(p) for p in subs]
+        sources = tuple(expanded)
     if name and len(sources) > 1:
         raise click.UsageError("--name applies to one source at a time")
     issue_no = _parse_issue(issue)

@@ -264,3 +264,15 @@ def test_override_needs_a_reason(tmp_path, cli):
     assert r.exit_code == 0
     log = json.loads(cli("log", "1", "--json").stdout)
     assert log[-1]["detail"]["overridden"] == ["archive.unsafe"]
+
+
+def test_kohya_folder_token_counts_as_a_stated_trigger(tmp_path, store, settings):
+    entries = {f"img/10_darius kawasaki person/{i}.jpg": image_bytes(seed=i) for i in range(3)}
+    entries.update({f"img/10_darius kawasaki person/{i}.txt": f"a painting of a tree, darius kawasaki" for i in range(3)})
+    sid, r = submit(store, settings, tmp_path, entries)
+    assert r["readme.trigger-word"]["status"] == "info"
+    assert "'darius kawasaki' appears in 100% of captions" in r["readme.trigger-word"]["message"]
+    entries = {k: (v if k.endswith(".jpg") else "a painting of a tree") for k, v in entries.items()}
+    (tmp_path / "b").mkdir()
+    sid, r = submit(store, settings, tmp_path / "b", entries)
+    assert r["readme.trigger-word"]["status"] == "warn"

@@ -78,3 +78,19 @@ def test_db_option_and_config_file(tmp_path, cli, monkeypatch):
     cfg.write_text("[limits]\nbogus = 1\n")
     r = cli("--config", cfg, "list")
     assert r.exit_code == 2 and "unknown [limits] keys" in r.stderr
+
+
+def test_add_each_takes_one_submission_per_sub_folder(tmp_path, cli):
+    from tests.helpers import write_image
+
+    for subject in ("backpack", "dog6"):
+        for i in range(2):
+            write_image(tmp_path / "dreambooth" / subject / f"{i:02d}.jpg", size=(640, 576), seed=i + len(subject))
+    (tmp_path / "dreambooth" / "prompts.txt").write_text("a photo of sks backpack")
+    r = cli("add", tmp_path / "dreambooth", "--each")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.split() == ["1", "2"]
+    listed = json.loads(cli("list", "--json").stdout)
+    assert sorted(x["name"] for x in listed) == ["backpack", "dog6"] and all(x["images"] == 2 for x in listed)
+    r = cli("add", tmp_path / "dreambooth" / "prompts.txt", "--each")
+    assert r.exit_code == 2 and "needs folders" in r.stderr

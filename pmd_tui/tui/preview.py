@@ -7,8 +7,13 @@ make that import divide by zero; we pre-fill its cell-size cache instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+
+# textual-image logs a warning with a traceback when the terminal does not answer its cell-size query
+# (common over SSH); it then assumes a size, which is fine. Without a handler Python would print it.
+logging.getLogger("textual_image").addHandler(logging.NullHandler())
 
 RENDERERS = ("auto", "tgp", "sixel", "halfcell", "unicode", "none")
 

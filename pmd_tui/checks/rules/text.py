@@ -22,6 +22,12 @@ def _triggers(value: str | None) -> list[str]:
     return [t.strip().lower() for t in re.split(r"[,;/|]| or ", value) if t.strip()]
 
 
+def _folder_trigger(concept: str | None) -> str | None:
+    """A kohya repeat folder is named ``N_<token> <class>``: the token is the folder's trigger word."""
+    words = (concept or "").lower().split()
+    return " ".join(words[:-1]) if len(words) >= 2 else None
+
+
 def check(ctx: CheckContext) -> list[dict]:
     out = []
     empty = [f for f in ctx.captioned if not (f["caption"] or "").strip()]
@@ -69,7 +75,14 @@ def check(ctx: CheckContext) -> list[dict]:
     if not captioned:
         out.append(finding("readme.trigger-word", "pass", "no captions yet"))
     elif not triggers:
-        if submitted:
+        folder = _folder_trigger(sub.get("concept"))
+        used = [f for f in captioned if folder and folder in f["caption"].lower()]
+        if folder and len(used) / len(captioned) >= TRIGGER_MAJORITY:
+            out.append(finding("readme.trigger-word", "info",
+                               f"no trigger word stated; the kohya folder's {folder!r} appears in "
+                               f"{len(used) / len(captioned):.0%} of captions (set it with m / pmd-tui edit)",
+                               trigger=folder))
+        elif submitted:
             out.append(finding("readme.trigger-word", "warn", "no trigger word is stated in the readme or issue"))
         else:
             out.append(finding("readme.trigger-word", "pass", "generated captions; no trigger word set"))
