@@ -473,3 +473,25 @@ async def test_screen_key_runs_the_models_and_review_shows_face_counts(demo, tin
         sid = by_name(store, "rex the dog")
         rules = {c["rule"]: c for c in store.checks(sid)}
         assert rules["safety.nsfw"]["status"] in ("pass", "warn") and "not screened" not in rules["safety.nsfw"]["message"]
+
+
+async def test_decisions_are_commented_on_the_issue_when_notify_is_on(demo, monkeypatch):
+    from dataclasses import replace
+
+    from tests.fakeweb import FakeWeb
+
+    store, settings = demo
+    web = FakeWeb()
+    try:
+        monkeypatch.setenv("GITHUB_API_URL", web.url)
+        app = PmdApp(store, replace(settings, notify=True), image_cls=image_widget_class("halfcell"))
+        async with app.run_test(size=SIZE) as pilot:
+            await _approve_in_tui(pilot, store, "zkx painting style")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert web.posted and web.posted[0][:2] == ("spacepxl/personalization-meta-dataset", 15)
+            assert "approved" in web.posted[0][2]
+            sid = by_name(store, "zkx painting style")
+            assert any(e["action"] == "issue-notified" for e in store.events(sid))
+    finally:
+        web.stop()

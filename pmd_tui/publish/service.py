@@ -116,13 +116,23 @@ def publish(store: QueueStore, settings: Settings, ids: list[int], *, repo: str 
 
 
 def publish_job(store: QueueStore, settings: Settings, ids: list[int], *, to_dir=None):
-    """A TUI task: ``fn(progress, cancel) -> summary``."""
+    """A TUI task: ``fn(progress, cancel) -> summary``; with ``notify = true`` the issues hear of it."""
 
     def job(progress, cancel) -> str:
         results = publish(store, settings, ids, to_dir=to_dir, progress=progress, cancel=cancel,
                           progress_bars=False)
         done = [r for r in results if r.outcome == "published"]
+        warnings = []
+        if settings.notify and not to_dir:
+            from pmd_tui.intake.github import notify
+
+            for r in done:
+                if store.get(r.submission_id).get("issue_url"):
+                    w = notify(store, r.submission_id, "published", actor=settings.actor, url=r.url, folder=r.folder)
+                    if w:
+                        warnings.append(w)
         same = [r for r in results if r.outcome == "unchanged"]
-        return f"published {len(done)}, unchanged {len(same)}" + (f": {done[-1].url}" if done and done[-1].url else "")
+        return (f"published {len(done)}, unchanged {len(same)}" + (f": {done[-1].url}" if done and done[-1].url else "")
+                + (f" ({warnings[0]})" if warnings else ""))
 
     return job

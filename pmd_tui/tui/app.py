@@ -188,6 +188,25 @@ class PmdApp(App):
             return
         self.start_task("captioning", caption_job(self.store, self.settings, ids))
 
+    def tell_issue(self, submission_id: int, action: str, **kw) -> None:
+        """With ``notify = true`` in the config, comment the decision on the issue (network: a worker)."""
+        if not self.settings.notify or not self.store.get(submission_id).get("issue_url"):
+            return
+        self._post_issue_comment(submission_id, action, kw)
+
+    @work(thread=True, group="notify")
+    def _post_issue_comment(self, submission_id: int, action: str, kw: dict) -> None:
+        from pmd_tui.intake.github import notify
+
+        try:
+            warning = notify(self.store, submission_id, action, actor=self.settings.actor, **kw)
+        finally:
+            self.store.close()
+        if warning:
+            self.call_from_thread(self.notify, warning, severity="warning", timeout=8)
+        else:
+            self.call_from_thread(self.notify, f"commented on the issue of #{submission_id}", timeout=3)
+
     def sync_github(self) -> None:
         repo = self.settings.github_repo
         if not repo:

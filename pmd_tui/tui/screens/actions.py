@@ -55,6 +55,7 @@ class SubmissionActions:
 
         def done(ok: bool) -> None:
             self.app.notify(f"approved #{sid} {sub['name']}")
+            self.app.tell_issue(sid, "approved")
             self.refresh_data()
 
         if blockers:
@@ -89,6 +90,7 @@ class SubmissionActions:
         def rejected(reason: str | None) -> None:
             if reason and self._guard(reject, store, settings, sid, reason=reason):
                 self.app.notify(f"rejected #{sid}: {reason}")
+                self.app.tell_issue(sid, "rejected", reason=reason)
                 self.refresh_data()
 
         self.app.push_screen(ReasonDialog(f"Reject #{sid} {sub['name']}", suggestions, ok_label="Reject"), rejected)
