@@ -254,3 +254,26 @@ def test_notify_comments_decisions_on_the_issue(github, web, cli, store, tmp_pat
     r = cli("approve", one, "--notify")
     assert r.exit_code == 2  # already approved: the state machine refuses, nothing is posted
     assert len(web.posted) == 2
+
+
+def test_a_name_that_rebinds_to_loopback_is_refused_at_connect(web, tmp_path, cli, monkeypatch):
+    """The check resolves a public address; the connection would resolve loopback: refused all the same."""
+    import socket
+
+    url = web.add_file("/set.zip", dataset_zip(tmp_path))
+    port = int(url.split(":")[2].split("/")[0])
+    real = socket.getaddrinfo
+    calls = {"n": 0}
+
+    def rebinding(host, *args, **kw):
+        if host == "rebind.example":
+            calls["n"] += 1
+            address = "93.184.215.14" if calls["n"] <= 2 else "127.0.0.1"  # the two checks, then the connect
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    r = cli("add", f"http://rebind.example:{port}/set.zip")
+    assert r.exit_code == 2 and "private or loopback address (127.0.0.1)" in r.stderr
+    assert calls["n"] == 3 and not web.requests

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from pmd_tui.config import Limits
@@ -35,6 +36,26 @@ def private_allowed() -> bool:
     return os.environ.get("PMD_ALLOW_PRIVATE_URLS", "").strip().lower() in ("1", "true", "yes")
 
 
+def _is_internal(ip: ipaddress._BaseAddress) -> bool:
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+            or ip.is_unspecified)
+
+
+def public_address(host: str, port: int) -> str:
+    """The address to connect to for ``host``; refused when any address it resolves to is internal."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NetworkError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+    addresses = [info[4][0].split("%")[0] for info in infos]
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        if _is_internal(ip):
+            raise InputError(f"refusing {host}: it is a private or loopback address ({ip}); "
+                             "set PMD_ALLOW_PRIVATE_URLS=1 to allow it")
+    return addresses[0]
+
+
 def check_url(url: str) -> None:
     """Refuse what an untrusted link must never reach: other schemes, local files, internal hosts."""
     parts = urlsplit(url)
@@ -46,14 +67,28 @@ def check_url(url: str) -> None:
     if private_allowed():
         return
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise NetworkError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
-            raise InputError(f"refusing {url[:80]}: {host} is a private or loopback address ({ip}); "
-                             "set PMD_ALLOW_PRIVATE_URLS=1 to allow it")
+        public_address(host, parts.port or (443 if parts.scheme == "https" else 80))
+    except InputError:
+        raise InputError(f"refusing {url[:80]}: {host} is a private or loopback address; "
+                         "set PMD_ALLOW_PRIVATE_URLS=1 to allow it") from None
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Connects only to the address it has just checked, so a name that resolves to a public address for
+    the check and to an internal one for the connection (DNS rebinding) gets nowhere. TLS still verifies
+    the host name (httpcore takes SNI from the URL, not from the address connected to)."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if not private_allowed():
+            host = public_address(host, port)
+        return super().connect_tcp(host, port, timeout=timeout, local_address=local_address,
+                                   socket_options=socket_options)
+
+
+def guarded_transport() -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport()
+    transport._pool._network_backend = _GuardedBackend()
+    return transport
 
 
 class _DriveForm(html.parser.HTMLParser):
@@ -112,7 +147,7 @@ class Downloader:
         self.limits = limits
         self.progress = progress
         self.client = httpx.Client(
-            follow_redirects=False, transport=transport, headers={"User-Agent": USER_AGENT},
+            follow_redirects=False, transport=transport or guarded_transport(), headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(limits.download_timeout_s, connect=min(15.0, limits.download_timeout_s)))
 
     def close(self) -> None:
