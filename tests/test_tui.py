@@ -389,6 +389,12 @@ async def test_caption_key_runs_florence_in_the_background_and_can_be_cancelled(
         async with app.run_test(size=SIZE) as pilot:
             await open_review(pilot, store, "toy robot no captions")
             await pilot.press("g")
+            await pilot.pause()
+            from pmd_tui.tui.screens.dialogs import CaptionDialog
+
+            assert isinstance(app.screen, CaptionDialog)
+            assert app.screen.query_one("#trigger").value == "tqr robot"  # from the issue text
+            await pilot.press("ctrl+s")
             for _ in range(100):
                 await pilot.pause(0.05)
                 if app.task_state and app.task_state[1] >= 2:
@@ -405,10 +411,24 @@ async def test_caption_key_runs_florence_in_the_background_and_can_be_cancelled(
             assert len(generated) == 4 and len(uncaptioned) > 4
             # the review table shows the new captions; a second run finishes the rest with the warm model
             await pilot.press("g")
+            await pilot.pause()
+            await pilot.press("ctrl+s")
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert all(f["caption"] for f in store.files(sid, "image"))
+            assert all(f["caption"].startswith("tqr robot, a ") for f in store.files(sid, "image"))
             assert any(m.startswith("captioned ") for m in [n.message for n in app._notifications])
+            # the dialog's choices reach the worker: a short caption, no prefix, replacing all
+            await pilot.press("g")
+            await pilot.pause()
+            app.screen.query_one("#trigger").value = ""
+            app.screen.query_one("#overwrite").value = True
+            app.screen.query("RadioButton")[0].value = True
+            await pilot.press("ctrl+s")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            files = store.files(sid, "image")
+            assert all(f["caption"].startswith("a ") and f["caption_detail"].endswith("<CAPTION>") for f in files)
     finally:
         captioning_model.forget_loaded()
 

@@ -180,13 +180,11 @@ class PmdApp(App):
         self.start_task("screening", job)
 
     # -- captioning and publishing (services from their own packages) ----------------------------
-    def caption_submissions(self, ids: list[int]) -> None:
-        try:
-            from pmd_tui.captioning.service import caption_job
-        except ImportError:
-            self.notify("captioning is not available in this build", severity="warning")
-            return
-        self.start_task("captioning", caption_job(self.store, self.settings, ids))
+    def caption_submissions(self, ids: list[int], **options) -> None:
+        """Florence-2 in the background; ``options``: task, trigger ("" for none), overwrite."""
+        from pmd_tui.captioning.service import caption_job
+
+        self.start_task("captioning", caption_job(self.store, self.settings, ids, **options))
 
     def tell_issue(self, submission_id: int, action: str, **kw) -> None:
         """With ``notify = true`` in the config, comment the decision on the issue (network: a worker)."""

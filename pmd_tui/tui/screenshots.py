@@ -54,6 +54,14 @@ async def approve_override(pilot) -> None:
     await _settle(pilot)
 
 
+async def caption_dialog(pilot) -> None:
+    await _select(pilot, "toy robot no captions")
+    await pilot.press("enter")
+    await _settle(pilot)
+    await pilot.press("g")
+    await _settle(pilot)
+
+
 async def stats(pilot) -> None:
     await pilot.press("s")
     await _settle(pilot)
@@ -69,6 +77,7 @@ SCENES = {
     "review": review,
     "review-literal-strings": review_literal,
     "approve-override": approve_override,
+    "caption-dialog": caption_dialog,
     "stats": stats,
     "help": help_screen,
 }

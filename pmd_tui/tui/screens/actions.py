@@ -133,8 +133,25 @@ class SubmissionActions:
 
     def action_caption(self) -> None:
         sid = self.current_id()
-        if sid is not None:
-            self.app.caption_submissions([sid])
+        if sid is None:
+            return
+        from pmd_tui.tui.screens.dialogs import CaptionDialog
+
+        store = self.app.store
+        images = store.files(sid, "image")
+        missing = sum(1 for f in images if not (f["caption"] or "").strip())
+
+        def chosen(options: dict | None) -> None:
+            if options is None:
+                return
+            if not options["overwrite"] and not missing:
+                self.app.notify("every image already has a caption (tick 'replace' to caption them again)")
+                return
+            self.app.caption_submissions([sid], task=options["task"], trigger=options["trigger"],
+                                         overwrite=options["overwrite"])
+
+        self.app.push_screen(CaptionDialog(store.get(sid), missing, len(images), self.app.settings.caption_model),
+                             chosen)
 
     def action_publish(self) -> None:
         sid = self.current_id()

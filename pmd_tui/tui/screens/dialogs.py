@@ -193,3 +193,49 @@ class AttestDialog(ModalScreen[dict | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class CaptionDialog(ModalScreen[dict | None]):
+    """Options for a Florence-2 run: the task, the trigger prefix and whether to replace existing captions."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Start")]
+    DEFAULT_CSS = DIALOG_CSS.format(name="CaptionDialog")
+    TASKS = {"caption": "short caption", "detailed": "detailed caption (default)",
+             "more-detailed": "a paragraph"}
+
+    def __init__(self, submission: dict, missing: int, total: int, model: str):
+        super().__init__()
+        self.submission, self.missing, self.total, self.model = submission, missing, total, model
+
+    def compose(self) -> ComposeResult:
+        trigger = (self.submission.get("trigger_words") or "").split(",")[0].strip()
+        with Vertical():
+            yield Label(literal(f"Caption #{self.submission['id']} {self.submission['name']}"), classes="title")
+            yield Static(literal(f"{self.missing} of {self.total} images have no caption · model {self.model}"))
+            with RadioSet(id="task"):
+                for key, label in self.TASKS.items():
+                    yield RadioButton(label, value=key == "detailed", name=key)
+            yield Label("Prefix each caption with (empty: none)")
+            yield Input(trigger, id="trigger", placeholder="trigger word")
+            yield Checkbox(f"Replace the existing captions too (all {self.total} images)", id="overwrite")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Caption (ctrl+s)", id="ok", variant="primary")
+
+    def action_save(self) -> None:
+        pressed = self.query_one("#task", RadioSet).pressed_button
+        self.dismiss({"task": pressed.name if pressed else "detailed",
+                      "trigger": self.query_one("#trigger", Input).value.strip(),
+                      "overwrite": self.query_one("#overwrite", Checkbox).value})
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.action_save()
+        elif event.button.id == "cancel":
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
