@@ -10,6 +10,7 @@ os.environ.setdefault("PMD_PREVIEW", "halfcell")
 os.environ.setdefault("PMD_ALLOW_PRIVATE_URLS", "1")
 os.environ.pop("GITHUB_TOKEN", None)
 os.environ.pop("GITHUB_API_URL", None)
+os.environ.setdefault("PMD_OPT_OUT_FILE", "/nonexistent/pmd-tui-tests/opt-out-artists.txt")
 
 
 @pytest.fixture
@@ -17,6 +18,7 @@ def db_path(tmp_path, monkeypatch):
     path = tmp_path / "queue.db"
     monkeypatch.setenv("PMD_DB", str(path))
     monkeypatch.setenv("PMD_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("PMD_OPT_OUT_FILE", str(tmp_path / "no-opt-out.txt"))  # never the user's own list
     return path
 
 

@@ -515,3 +515,19 @@ async def test_decisions_are_commented_on_the_issue_when_notify_is_on(demo, monk
             assert any(e["action"] == "issue-notified" for e in store.events(sid))
     finally:
         web.stop()
+
+
+async def test_dry_run_key_lists_the_changes_and_writes_nothing(demo, tmp_path):
+    store, settings = demo
+    out = tmp_path / "published"
+    app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"), publish_to=str(out))
+    async with app.run_test(size=SIZE) as pilot:
+        await _approve_in_tui(pilot, store, "zkx painting style")
+        await pilot.press("d")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        summary = app._notifications[-1].message if hasattr(app._notifications, "__getitem__") else \
+            list(app._notifications)[-1].message
+        assert "zkx-painting-style/: " in summary and " to upload" in summary
+        assert "  + zkx-painting-style/00.jpg (" in summary and "  + README.md (" in summary
+        assert not out.exists() and store.get(by_name(store, "zkx painting style"))["status"] == "approved"

@@ -115,12 +115,18 @@ def publish(store: QueueStore, settings: Settings, ids: list[int], *, repo: str 
     return results
 
 
-def publish_job(store: QueueStore, settings: Settings, ids: list[int], *, to_dir=None):
+def publish_job(store: QueueStore, settings: Settings, ids: list[int], *, to_dir=None, dry_run: bool = False):
     """A TUI task: ``fn(progress, cancel) -> summary``; with ``notify = true`` the issues hear of it."""
 
     def job(progress, cancel) -> str:
         results = publish(store, settings, ids, to_dir=to_dir, progress=progress, cancel=cancel,
-                          progress_bars=False)
+                          progress_bars=False, dry_run=dry_run)
+        if dry_run:
+            lines = []
+            for r in results:
+                lines.append(f"#{r.submission_id} -> {r.folder}/: {r.plan.summary()}")
+                lines += r.plan.lines()[:12] + ([f"  ... {len(r.plan.lines()) - 12} more"] if len(r.plan.lines()) > 12 else [])
+            return "\n".join(lines)
         done = [r for r in results if r.outcome == "published"]
         warnings = []
         if settings.notify and not to_dir:

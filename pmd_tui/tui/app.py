@@ -109,7 +109,7 @@ class PmdApp(App):
         self.task_state = None
         self._update_bars()
         self.notify(message.summary, title=message.label, severity="information" if message.ok else "error",
-                    timeout=6)
+                    timeout=6 if "\n" not in message.summary else 30)
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh:
             refresh()
@@ -228,11 +228,9 @@ class PmdApp(App):
         target = getattr(self, "publish_target", None)
         return str(target) if target else f"https://huggingface.co/datasets/{self.settings.repo}"
 
-    def publish_submissions(self, ids: list[int]) -> None:
-        try:
-            from pmd_tui.publish.service import publish_job
-        except ImportError:
-            self.notify("publishing is not available in this build", severity="warning")
-            return
-        self.start_task("publishing", publish_job(self.store, self.settings, ids,
-                                                   to_dir=getattr(self, "publish_target", None)))
+    def publish_submissions(self, ids: list[int], *, dry_run: bool = False) -> None:
+        from pmd_tui.publish.service import publish_job
+
+        self.start_task("dry run" if dry_run else "publishing",
+                        publish_job(self.store, self.settings, ids, to_dir=getattr(self, "publish_target", None),
+                                    dry_run=dry_run))

@@ -17,6 +17,7 @@ ACTION_BINDINGS = [
     Binding("g", "caption", "Caption (Florence-2)"),
     Binding("M", "screen", "Screen (SFW, faces)"),
     Binding("p", "publish", "Publish"),
+    Binding("d", "publish_dry_run", "Publish dry run"),
 ]
 
 
@@ -152,6 +153,15 @@ class SubmissionActions:
 
         self.app.push_screen(CaptionDialog(store.get(sid), missing, len(images), self.app.settings.caption_model),
                              chosen)
+
+    def action_publish_dry_run(self) -> None:
+        sid = self.current_id()
+        if sid is None:
+            return
+        if self.app.store.get(sid)["status"] not in ("approved", "published"):
+            self.app.notify(f"#{sid} is not approved: nothing would be published", severity="warning")
+            return
+        self.app.publish_submissions([sid], dry_run=True)
 
     def action_publish(self) -> None:
         sid = self.current_id()
