@@ -183,4 +183,5 @@ def test_all_pending_and_undecodable_images(tiny_model, store, settings, tmp_pat
     assert r.exit_code == 1
     assert "not captioned: #2 other.jpg: cannot be decoded" in r.stderr
     assert "captioned 5 image(s) in 1 submission(s)" in r.stdout
+    assert all(f["caption_source"] == "generated" for f in store.files(sid, "image"))
     assert captions(store, sid2)["good.jpg"] == ("fine", "submitted")

@@ -7,7 +7,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import pytest
 import skimage
 from PIL import Image
 
@@ -268,7 +267,7 @@ def test_override_needs_a_reason(tmp_path, cli):
 
 def test_kohya_folder_token_counts_as_a_stated_trigger(tmp_path, store, settings):
     entries = {f"img/10_darius kawasaki person/{i}.jpg": image_bytes(seed=i) for i in range(3)}
-    entries.update({f"img/10_darius kawasaki person/{i}.txt": f"a painting of a tree, darius kawasaki" for i in range(3)})
+    entries.update({f"img/10_darius kawasaki person/{i}.txt": "a painting of a tree, darius kawasaki" for i in range(3)})
     sid, r = submit(store, settings, tmp_path, entries)
     assert r["readme.trigger-word"]["status"] == "info"
     assert "'darius kawasaki' appears in 100% of captions" in r["readme.trigger-word"]["message"]

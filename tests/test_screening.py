@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.helpers import image_bytes, make_zip
+from tests.helpers import make_zip
 from tests.tiny_florence import colour_image
 from tests.tiny_screening import face_photo
 

@@ -29,7 +29,6 @@ from pmd_tui.intake.links import Link, classify
 
 Progress = Callable[[int, int | None], None]
 USER_AGENT = "pmd-tui (personalization meta-dataset maintainer tool)"
-CHUNK = 1 << 20
 
 
 def private_allowed() -> bool:

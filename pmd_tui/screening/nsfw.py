@@ -61,7 +61,8 @@ def _load(model_id: str, device: str) -> NsfwClassifier:
         model, info = AutoModelForImageClassification.from_pretrained(model_id, dtype=dtype, output_loading_info=True)
         processor = AutoImageProcessor.from_pretrained(model_id)
     except Exception as exc:
-        raise _load_error(model_id, exc, "SFW classifier") from None
+        error = _load_error(model_id, exc, "SFW classifier")
+        raise ModelError(f"{error} (or set nsfw_model = \"off\" in the config)") from None
     finally:
         transformers.logging.set_verbosity(verbosity)
     if info.get("missing_keys") or info.get("mismatched_keys"):
