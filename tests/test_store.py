@@ -33,7 +33,7 @@ def test_older_file_is_upgraded_in_place(tmp_path):
     assert store.schema_version() == SCHEMA_VERSION
     sub = store.get(1)
     assert sub["name"] == "kept" and sub["status"] == "checked" and sub["issue_url"] is None
-    assert store.publications() == []
+    assert store.publications() == [] and store.model_results(["h"], "nsfw:x") == {}
 
 
 def test_newer_schema_is_refused(tmp_path):
