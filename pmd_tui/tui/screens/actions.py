@@ -8,16 +8,17 @@ from pmd_tui.decisions import approve, blocking_findings, reject
 from pmd_tui.errors import PmdError
 from pmd_tui.tui.screens.dialogs import AttestDialog, ConfirmDialog, MetadataDialog, ReasonDialog
 
+# The footer shows the everyday ones; the rest are in help (?) and the command palette.
 ACTION_BINDINGS = [
     Binding("c", "check", "Check"),
     Binding("a", "approve", "Approve"),
     Binding("r", "reject", "Reject"),
     Binding("t", "attest", "Attest consent"),
-    Binding("m", "metadata", "Edit metadata"),
+    Binding("m", "metadata", "Edit metadata", show=False),
     Binding("g", "caption", "Caption (Florence-2)"),
-    Binding("M", "screen", "Screen (SFW, faces)"),
+    Binding("M", "screen", "Screen with models (SFW, faces)", show=False),
     Binding("p", "publish", "Publish"),
-    Binding("d", "publish_dry_run", "Publish dry run"),
+    Binding("d", "publish_dry_run", "Publish dry run", show=False),
 ]
 
 

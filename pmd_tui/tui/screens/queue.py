@@ -20,14 +20,14 @@ STATUSES = (None, "new", "checked", "approved", "rejected", "published")
 class QueueScreen(SubmissionActions, Screen):
     BINDINGS = [
         Binding("enter", "open", "Review", show=True),
-        *ACTION_BINDINGS,
-        Binding("C", "check_all", "Check all new"),
-        Binding("P", "publish_all", "Publish all approved"),
-        Binding("G", "sync_github", "Sync GitHub issues"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("f", "next_status", "Status filter"),
         Binding("s", "stats", "Statistics"),
-        Binding("R", "refresh", "Refresh"),
+        Binding("G", "sync_github", "Sync GitHub issues"),
+        Binding("C", "check_all", "Check all new"),
+        Binding("P", "publish_all", "Publish all approved"),
+        *ACTION_BINDINGS,
+        Binding("R", "refresh", "Refresh", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -103,7 +103,8 @@ class QueueScreen(SubmissionActions, Screen):
         for r in self.app.store.summaries():
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         shown = len(self.rows)
-        summary = f"{shown} shown · " + " · ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES[1:])
+        summary = (f"{shown} shown · " + " · ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES[1:])
+                   + "      ? every key · enter review · ctrl+p commands")
         self.query_one("#queue-summary", Label).update(summary)
 
     def current_id(self) -> int | None:

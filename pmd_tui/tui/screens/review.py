@@ -30,7 +30,7 @@ class ReviewScreen(SubmissionActions, Screen):
         Binding("escape", "back", "Back"),
         Binding("e", "edit_caption", "Edit caption"),
         Binding("ctrl+s", "save_caption", "Save caption", priority=True),
-        Binding("u", "undo_caption", "Undo caption change"),
+        Binding("u", "undo_caption", "Undo caption"),
         Binding("ctrl+f", "focus_findings", "Findings", key_display="^f"),
         *ACTION_BINDINGS,
     ]
