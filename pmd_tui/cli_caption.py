@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 
 import click
 
@@ -51,12 +50,11 @@ def caption_cmd(obj: Context, ids, all_pending, model, task, trigger, no_trigger
         elif done == total or done == 0:
             info(line)
 
-    cancel = threading.Event()
     try:
         report = caption(store, obj.settings, list(ids), model=model, task=task,
                          trigger="" if no_trigger else trigger, use_readme_trigger=not no_trigger,
                          overwrite=overwrite, batch_size=batch_size, device=device, num_beams=beams,
-                         max_new_tokens=max_new_tokens, progress=progress, cancel=cancel)
+                         max_new_tokens=max_new_tokens, progress=progress)
     except KeyboardInterrupt:
         info("\ninterrupted: captions of finished batches are kept; run the same command to continue")
         raise SystemExit(130)

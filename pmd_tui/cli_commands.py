@@ -115,7 +115,7 @@ def tell_issue(obj: Context, submission_id: int, action: str, notify: bool | Non
 @handle_errors
 def sync(obj: Context, repo, label):
     """Add one submission per open GitHub issue with an attached zip or a download link."""
-    from pmd_tui.intake.github import sync as run_sync
+    from pmd_tui.intake.github import sync as run_sync, tally
 
     repo = repo or obj.settings.github_repo
     if not repo:
@@ -125,9 +125,8 @@ def sync(obj: Context, repo, label):
         mark = {"added": "added", "known": "known", "no-link": "SKIP ", "failed": "FAIL "}[o.status]
         info(f"{mark} issue #{o.number} {o.title!r}: {o.detail}" +
              (f" -> #{o.submission_id}" if o.status == "added" else ""))
-    added = [o for o in outcomes if o.status == "added"]
-    info(f"{len(added)} added, {sum(o.status == 'known' for o in outcomes)} already known, "
-         f"{sum(o.status in ('no-link', 'failed') for o in outcomes)} without a usable submission")
+    added, known, unusable = tally(outcomes)
+    info(f"{len(added)} added, {known} already known, {len(unusable)} without a usable submission")
     for o in added:
         click.echo(o.submission_id)
 

@@ -382,8 +382,8 @@ async def test_caption_key_runs_florence_in_the_background_and_can_be_cancelled(
                 gate.wait(10)
             return super().generate(inputs, task, **kw)
 
-    captioning_model._CACHE[(str(tiny_model), real.device)] = Gated(real.model_id, real.model, real.processor,
-                                                                    real.device, real.dtype)
+    captioning_model._WARM.put((str(tiny_model), real.device), Gated(real.model_id, real.model, real.processor,
+                                                                     real.device, real.dtype))
     try:
         app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
         async with app.run_test(size=SIZE) as pilot:

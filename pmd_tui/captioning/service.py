@@ -19,7 +19,7 @@ from typing import Callable
 from pmd_tui.captioning.model import TASKS, Captioner, ModelError, load_captioner
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
-from pmd_tui.imaging.decode import load_rgb
+from pmd_tui.imaging.decode import try_load_rgb
 from pmd_tui.store import QueueStore
 
 Progress = Callable[[int, int, str], None]
@@ -59,7 +59,7 @@ def pending(store: QueueStore, ids: list[int], *, overwrite: bool = False, trigg
     items = []
     for sid in ids:
         sub = store.get(sid)
-        word = trigger if trigger is not None else (_first_trigger(sub["trigger_words"]) if use_readme_trigger else None)
+        word = trigger if trigger is not None else (first_trigger(sub["trigger_words"]) if use_readme_trigger else None)
         staged = store.staged_dir(sub)
         for f in store.files(sid, "image"):
             if overwrite or not (f["caption"] or "").strip():
@@ -67,7 +67,8 @@ def pending(store: QueueStore, ids: list[int], *, overwrite: bool = False, trigg
     return items
 
 
-def _first_trigger(words: str | None) -> str | None:
+def first_trigger(words: str | None) -> str | None:
+    """The first of a submission's trigger words (they are stored comma-separated)."""
     if not words:
         return None
     first = words.split(",")[0].strip()
@@ -78,11 +79,6 @@ def with_trigger(caption: str, trigger: str | None) -> str:
     if not trigger or caption.lower().startswith(trigger.lower()):
         return caption
     return f"{trigger}, {caption}" if caption else trigger
-
-
-def decode(path: Path, size: int):
-    """RGB at no more than twice the model's input size."""
-    return load_rgb(path, size * 2)
 
 
 def _slice(inputs, start: int, stop: int):
@@ -138,8 +134,6 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str
             cancel: threading.Event | None = None, captioner: Captioner | None = None) -> CaptionReport:
     if task not in TASKS:
         raise PmdError(f"unknown task {task!r}: use {', '.join(TASKS)}")
-    for sid in ids:
-        store.get(sid)
     items = pending(store, ids, overwrite=overwrite, trigger=trigger, use_readme_trigger=use_readme_trigger)
     report = CaptionReport()
     if not items:
@@ -166,7 +160,8 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str
             for batch in batches:
                 if stop_loader.is_set():
                     break
-                decoded = list(pool.map(lambda it: _try_decode(it, size), batch))
+                # at most twice the model's input size: the processor's resize stays cheap
+                decoded = list(pool.map(lambda it: try_load_rgb(it.path, size * 2), batch))
                 good = [(it, im) for it, im in zip(batch, decoded) if not isinstance(im, str)]
                 bad = [(it, why) for it, why in zip(batch, decoded) if isinstance(why, str)]
                 try:
@@ -232,13 +227,6 @@ def rate_text(done: int, total: int, elapsed: float) -> str:
     rate = done / elapsed
     eta = int((total - done) / rate) if rate else 0
     return f"{rate:.2f} img/s, ETA {eta // 60}:{eta % 60:02d}"
-
-
-def _try_decode(item: Item, size: int):
-    try:
-        return decode(item.path, size)
-    except Exception as exc:
-        return f"cannot be decoded ({type(exc).__name__})"
 
 
 def _record_method(store: QueueStore, submission_id: int, actor: str) -> None:

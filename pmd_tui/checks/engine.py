@@ -42,13 +42,7 @@ def _published_images(store: QueueStore, exclude: int) -> list[dict]:
 def analyse_submissions(store: QueueStore, settings: Settings, ids: list[int],
                         progress: Progress | None = None) -> dict[str, dict]:
     """Analyse every image of ``ids`` that the cache does not know yet; returns sha256 -> analysis."""
-    wanted: dict[str, str] = {}
-    for sid in ids:
-        sub = store.get(sid)
-        staged = store.staged_dir(sub)
-        for f in store.files(sid, "image"):
-            if f["sha256"]:
-                wanted.setdefault(f["sha256"], str(staged / f["name"]))
+    wanted = {h: str(p) for h, p in store.staged_images(ids).items()}
     known = store.cache_get_many(wanted, ANALYSIS_VERSION)
     todo = [(h, p) for h, p in wanted.items() if h not in known]
     if todo:
@@ -104,3 +98,9 @@ def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pro
 def worst(findings: list[dict]) -> str:
     order = ("pass", "info", "pending", "warn", "fail")
     return max((f["status"] for f in findings), key=order.index, default="pass")
+
+
+def worst_counts(results: dict[int, list[dict]]) -> str:
+    """"2 fail, 1 warn": how many submissions end at each worst level (for one-line summaries)."""
+    levels = [worst(f) for f in results.values()]
+    return ", ".join(f"{n} {s}" for s, n in sorted({w: levels.count(w) for w in levels}.items()))

@@ -16,3 +16,11 @@ def load_rgb(path: Path, max_side: int):
     if max(im.size) > max_side:
         im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return im
+
+
+def try_load_rgb(path: Path, max_side: int):
+    """``load_rgb``, or the reason as a string: one bad file is reported, never the end of a run."""
+    try:
+        return load_rgb(path, max_side)
+    except Exception as exc:
+        return f"cannot be decoded ({type(exc).__name__})"

@@ -94,6 +94,12 @@ class SyncOutcome:
     submission_id: int | None = None
 
 
+def tally(outcomes: list[SyncOutcome]) -> tuple[list[SyncOutcome], int, list[SyncOutcome]]:
+    """(added, how many were already known, those without a usable submission)."""
+    return ([o for o in outcomes if o.status == "added"], sum(o.status == "known" for o in outcomes),
+            [o for o in outcomes if o.status in ("no-link", "failed")])
+
+
 def _known_issues(store: QueueStore) -> dict[str, int]:
     rows = store.conn.execute("SELECT issue_url, id FROM submissions WHERE issue_url IS NOT NULL").fetchall()
     return {r[0]: r[1] for r in rows}

@@ -114,9 +114,7 @@ class HubTarget:
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
 
-        if self.head() is None:
-            return {}
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp:  # a missing repo is a RepositoryNotFoundError below
             try:
                 path = hf_hub_download(self.repo, "stats.json", repo_type="dataset", endpoint=self.endpoint,
                                        token=self.token, local_dir=tmp)

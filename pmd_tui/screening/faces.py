@@ -11,11 +11,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pmd_tui.captioning.model import ModelError
+from pmd_tui.model_runtime import ModelError, WarmCache
 
 MAX_SIDE = 640  # YuNet is trained for faces of 10-300 px; larger inputs only cost time
-_CACHE: dict[str, "FaceDetector"] = {}
-_LOCK = threading.Lock()
+_WARM: WarmCache["FaceDetector"] = WarmCache()
 
 
 def resolve_weights(spec: str) -> Path:
@@ -78,12 +77,8 @@ class FaceDetector:
 
 
 def load_faces(spec: str) -> FaceDetector:
-    with _LOCK:
-        if spec not in _CACHE:
-            _CACHE[spec] = FaceDetector(spec, resolve_weights(spec))
-        return _CACHE[spec]
+    return _WARM.get(spec, lambda: FaceDetector(spec, resolve_weights(spec)))
 
 
 def forget_loaded() -> None:
-    with _LOCK:
-        _CACHE.clear()
+    _WARM.clear()

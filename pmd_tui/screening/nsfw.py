@@ -8,14 +8,13 @@ a checkpoint whose weights did not all load is refused.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
-from pmd_tui.captioning.model import ModelError, _load_error, pick_dtype, resolve_device
+from pmd_tui.model_runtime import (ModelError, WarmCache, load_error, pick_dtype, quiet_transformers,
+                                   refuse_partial, resolve_device)
 
 UNSAFE = re.compile(r"nsfw|porn|hentai|sexy|explicit|nud|unsafe", re.I)
-_CACHE: dict[tuple, "NsfwClassifier"] = {}
-_LOCK = threading.Lock()
+_WARM: WarmCache["NsfwClassifier"] = WarmCache()
 
 
 @dataclass
@@ -43,31 +42,22 @@ class NsfwClassifier:
 
 def load_nsfw(model_id: str, device: str = "auto") -> NsfwClassifier:
     device = resolve_device(device)
-    with _LOCK:
-        if (model_id, device) not in _CACHE:
-            _CACHE[(model_id, device)] = _load(model_id, device)
-        return _CACHE[(model_id, device)]
+    return _WARM.get((model_id, device), lambda: _load(model_id, device))
 
 
 def _load(model_id: str, device: str) -> NsfwClassifier:
-    import transformers
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
     dtype = pick_dtype(device)
-    transformers.utils.logging.disable_progress_bar()
-    verbosity = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()
     try:
-        model, info = AutoModelForImageClassification.from_pretrained(model_id, dtype=dtype, output_loading_info=True)
-        processor = AutoImageProcessor.from_pretrained(model_id)
+        with quiet_transformers():
+            model, info = AutoModelForImageClassification.from_pretrained(model_id, dtype=dtype,
+                                                                          output_loading_info=True)
+            processor = AutoImageProcessor.from_pretrained(model_id)
     except Exception as exc:
-        error = _load_error(model_id, exc, "SFW classifier")
+        error = load_error(model_id, exc, "SFW classifier")
         raise ModelError(f"{error} (or set nsfw_model = \"off\" in the config)") from None
-    finally:
-        transformers.logging.set_verbosity(verbosity)
-    if info.get("missing_keys") or info.get("mismatched_keys"):
-        raise ModelError(f"refusing {model_id}: {len(info.get('missing_keys') or [])} weights missing, so it would "
-                         "classify with random weights")
+    refuse_partial(model_id, info, purpose="classify")
     labels = model.config.id2label
     unsafe = [int(i) for i, name in labels.items() if UNSAFE.search(str(name))]
     if not unsafe:
@@ -77,5 +67,4 @@ def _load(model_id: str, device: str) -> NsfwClassifier:
 
 
 def forget_loaded() -> None:
-    with _LOCK:
-        _CACHE.clear()
+    _WARM.clear()

@@ -14,7 +14,7 @@ from typing import Callable
 
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
-from pmd_tui.imaging.decode import load_rgb
+from pmd_tui.imaging.decode import try_load_rgb
 from pmd_tui.store import QueueStore
 
 Progress = Callable[[int, int, str], None]
@@ -50,13 +50,7 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
     report = ScreenReport()
     if not keys:
         return report
-    wanted: dict[str, object] = {}
-    for sid in ids:
-        sub = store.get(sid)
-        staged = store.staged_dir(sub)
-        for f in store.files(sid, "image"):
-            if f["sha256"]:
-                wanted.setdefault(f["sha256"], staged / f["name"])
+    wanted = store.staged_images(ids)
     todo: dict[str, list[str]] = {}
     for kind, key in keys.items():
         known = store.model_results(wanted, key)
@@ -80,10 +74,8 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
     need_nsfw, need_faces = set(todo.get("nsfw", [])), set(todo.get("faces", []))
 
     def decode(h):
-        try:
-            return h, load_rgb(wanted[h], 768)
-        except Exception as exc:
-            return h, f"{wanted[h].name}: cannot be decoded ({type(exc).__name__})"
+        image = try_load_rgb(wanted[h], 768)
+        return h, (f"{wanted[h].name}: {image}" if isinstance(image, str) else image)
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pmd-screen") as pool:
         for start in range(0, len(hashes), size):

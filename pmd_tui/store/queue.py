@@ -374,45 +374,51 @@ class QueueStore:
         out.sort(key=lambda c: (-SEVERITY.get(c["status"], 0), c["rule"]))
         return out
 
-    def cache_get_many(self, hashes: Iterable[str], version: int) -> dict[str, dict]:
+    def _json_by_hash(self, table: str, key_column: str, key, hashes: Iterable[str]) -> dict[str, dict]:
+        """Rows of a hash-keyed cache table (analyses, model results) for these hashes, in chunks of 500."""
         hashes = list(set(hashes))
         out: dict[str, dict] = {}
         for i in range(0, len(hashes), 500):
             chunk = hashes[i : i + 500]
-            q = f"SELECT sha256, data FROM analysis_cache WHERE version = ? AND sha256 IN ({','.join('?' * len(chunk))})"
-            for row in self.conn.execute(q, [version, *chunk]):
+            q = (f"SELECT sha256, data FROM {table} WHERE {key_column} = ? "
+                 f"AND sha256 IN ({','.join('?' * len(chunk))})")
+            for row in self.conn.execute(q, [key, *chunk]):
                 out[row[0]] = json.loads(row[1])
         return out
 
-    def cache_put_many(self, items: dict[str, dict], version: int) -> None:
+    def _put_json_by_hash(self, table: str, key_column: str, key, items: dict[str, dict]) -> None:
         if not items:
             return
         with self.transaction():
             self.conn.executemany(
-                "INSERT OR REPLACE INTO analysis_cache (sha256, version, data) VALUES (?, ?, ?)",
-                [(h, version, json.dumps(d)) for h, d in items.items()],
+                f"INSERT OR REPLACE INTO {table} (sha256, {key_column}, data) VALUES (?, ?, ?)",
+                [(h, key, json.dumps(d)) for h, d in items.items()],
             )
+
+    def cache_get_many(self, hashes: Iterable[str], version: int) -> dict[str, dict]:
+        return self._json_by_hash("analysis_cache", "version", version, hashes)
+
+    def cache_put_many(self, items: dict[str, dict], version: int) -> None:
+        self._put_json_by_hash("analysis_cache", "version", version, items)
 
     # -- model results ---------------------------------------------------------------------------
     def model_results(self, hashes: Iterable[str], model: str) -> dict[str, dict]:
         """Cached results of one model (``kind:model-id``) for these content hashes."""
-        hashes = list(set(hashes))
-        out: dict[str, dict] = {}
-        for i in range(0, len(hashes), 500):
-            chunk = hashes[i : i + 500]
-            q = f"SELECT sha256, data FROM model_results WHERE model = ? AND sha256 IN ({','.join('?' * len(chunk))})"
-            for row in self.conn.execute(q, [model, *chunk]):
-                out[row[0]] = json.loads(row[1])
-        return out
+        return self._json_by_hash("model_results", "model", model, hashes)
 
     def put_model_results(self, items: dict[str, dict], model: str) -> None:
-        if not items:
-            return
-        with self.transaction():
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO model_results (sha256, model, data) VALUES (?, ?, ?)",
-                [(h, model, json.dumps(d)) for h, d in items.items()],
-            )
+        self._put_json_by_hash("model_results", "model", model, items)
+
+    def staged_images(self, ids: Iterable[int]) -> dict[str, Path]:
+        """sha256 -> a staged file with that content, for the images of these submissions (each hash once)."""
+        out: dict[str, Path] = {}
+        for sid in ids:
+            sub = self.get(sid)
+            staged = self.staged_dir(sub)
+            for f in self.files(sid, "image"):
+                if f["sha256"]:
+                    out.setdefault(f["sha256"], staged / f["name"])
+        return out
 
     # -- publications ----------------------------------------------------------------------------
     def publications(self, submission_id: int | None = None) -> list[dict]:

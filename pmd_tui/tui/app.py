@@ -152,20 +152,18 @@ class PmdApp(App):
         self.post_message(TaskFinished(label, summary, ok))
 
     def check_submissions(self, ids: list[int]) -> None:
-        from pmd_tui.checks.engine import run_checks, worst
+        from pmd_tui.checks.engine import run_checks, worst_counts
 
         def job(progress, cancel):
             results = run_checks(self.store, self.settings, ids, cancel=cancel,
                                  progress=lambda d, t, what: progress(d, t, what))
-            worst_all = [worst(f) for f in results.values()]
-            return f"checked {len(results)} submission(s): " + ", ".join(
-                f"{n} {s}" for s, n in sorted({w: worst_all.count(w) for w in worst_all}.items()))
+            return f"checked {len(results)} submission(s): " + worst_counts(results)
 
         self.start_task("checks", job)
 
     def screen_submissions(self, ids: list[int]) -> None:
         """The SFW classifier and the face detector on new images, then the checks (background)."""
-        from pmd_tui.checks.engine import run_checks, worst
+        from pmd_tui.checks.engine import run_checks, worst_counts
         from pmd_tui.screening.service import screen
 
         def job(progress, cancel):
@@ -173,9 +171,7 @@ class PmdApp(App):
             if report.cancelled:
                 return f"cancelled after screening {report.screened} image(s)"
             results = run_checks(self.store, self.settings, ids, cancel=cancel)
-            worst_all = [worst(f) for f in results.values()]
-            return (f"screened {report.screened} image(s) ({report.cached} already known); " +
-                    ", ".join(f"{n} {s}" for s, n in sorted({w: worst_all.count(w) for w in worst_all}.items())))
+            return f"screened {report.screened} image(s) ({report.cached} already known); " + worst_counts(results)
 
         self.start_task("screening", job)
 
@@ -211,13 +207,11 @@ class PmdApp(App):
             self.notify("set github_repo = \"OWNER/REPO\" in the config (or run: pmd-tui sync --github OWNER/REPO)",
                         severity="warning")
             return
-        from pmd_tui.intake.github import sync
+        from pmd_tui.intake.github import sync, tally
 
         def job(progress, cancel) -> str:
-            outcomes = sync(self.store, self.settings, repo, progress=progress, cancel=cancel)
-            added = [o for o in outcomes if o.status == "added"]
-            unusable = [o for o in outcomes if o.status in ("no-link", "failed")]
-            text = f"{repo}: {len(added)} added, {sum(o.status == 'known' for o in outcomes)} already known"
+            added, known, unusable = tally(sync(self.store, self.settings, repo, progress=progress, cancel=cancel))
+            text = f"{repo}: {len(added)} added, {known} already known"
             if unusable:
                 text += "; without a usable submission: " + "; ".join(f"#{o.number} {o.detail}" for o in unusable[:5])
             return text

@@ -102,10 +102,30 @@ class ReasonDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class MetadataDialog(ModalScreen[dict | None]):
-    """Edit a submission's metadata; returns only the fields that changed."""
+class FormDialog(ModalScreen[dict | None]):
+    """A form: ctrl+s, enter in a field or the ok button saves (``action_save``); escape or cancel returns None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+
+    def action_save(self) -> None:  # pragma: no cover - every form defines it
+        raise NotImplementedError
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.action_save()
+        elif event.button.id == "cancel":
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MetadataDialog(FormDialog):
+    """Edit a submission's metadata; returns only the fields that changed."""
+
     DEFAULT_CSS = DIALOG_CSS.format(name="MetadataDialog")
     FIELDS = (("name", "name"), ("concept", "concept"), ("trigger_words", "trigger words (comma separated)"),
               ("caption_method", "captioning method"), ("submitter", "submitter"))
@@ -141,23 +161,10 @@ class MetadataDialog(ModalScreen[dict | None]):
             changes.pop("name")
         self.dismiss(changes)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.action_save()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.action_save()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class AttestDialog(ModalScreen[dict | None]):
+class AttestDialog(FormDialog):
     """The maintainer's word on rules 2 and 3, which no program can settle."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
     DEFAULT_CSS = DIALOG_CSS.format(name="AttestDialog")
     LABELS = {"self": "the contributor themself", "public-figure": "a public figure",
               "fictional": "a fictional character", "not-a-likeness": "not a likeness dataset"}
@@ -185,17 +192,8 @@ class AttestDialog(ModalScreen[dict | None]):
         self.dismiss({"likeness": pressed.name if pressed else None,
                       "artist_ok": self.query_one("#artist", Checkbox).value})
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.action_save()
-        elif event.button.id == "cancel":
-            self.dismiss(None)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class CaptionDialog(ModalScreen[dict | None]):
+class CaptionDialog(FormDialog):
     """Options for a Florence-2 run: the task, the trigger prefix and whether to replace existing captions."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Start")]
@@ -208,7 +206,9 @@ class CaptionDialog(ModalScreen[dict | None]):
         self.submission, self.missing, self.total, self.model = submission, missing, total, model
 
     def compose(self) -> ComposeResult:
-        trigger = (self.submission.get("trigger_words") or "").split(",")[0].strip()
+        from pmd_tui.captioning.service import first_trigger
+
+        trigger = first_trigger(self.submission.get("trigger_words")) or ""
         with Vertical():
             yield Label(literal(f"Caption #{self.submission['id']} {self.submission['name']}"), classes="title")
             yield Static(literal(f"{self.missing} of {self.total} images have no caption · model {self.model}"))
@@ -227,15 +227,3 @@ class CaptionDialog(ModalScreen[dict | None]):
         self.dismiss({"task": pressed.name if pressed else "detailed",
                       "trigger": self.query_one("#trigger", Input).value.strip(),
                       "overwrite": self.query_one("#overwrite", Checkbox).value})
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.action_save()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.action_save()
-        elif event.button.id == "cancel":
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
