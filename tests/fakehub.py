@@ -16,10 +16,12 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
+
+from tests.httpfake import JsonHandler
 
 LFS_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".zip", ".bin")
 GITATTRIBUTES = b"*.jpg filter=lfs diff=lfs merge=lfs -text\n*.png filter=lfs diff=lfs merge=lfs -text\n"
@@ -124,30 +126,13 @@ class FakeHub:
         return {"type": "file", "oid": git_sha1(data), "size": len(data), "path": path}
 
     def _handler(hub):  # noqa: N805 - the closure gives the handler its hub
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(JsonHandler):
             # -- plumbing -----------------------------------------------------------------------
-            def _send(self, status: int, body=b"", headers: dict | None = None, *, head_only=False):
-                if not isinstance(body, bytes):
-                    body = json.dumps(body).encode()
-                    headers = {"Content-Type": "application/json", **(headers or {})}
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if not head_only:
-                    self.wfile.write(body)
-
             def _error(self, status: int, message: str, code: str | None = None):
                 headers = {"X-Error-Message": message}
                 if code:
                     headers["X-Error-Code"] = code
-                self._send(status, {"error": message}, headers, head_only=self.command == "HEAD")
+                self._send(status, {"error": message}, headers)
 
             def _body(self) -> bytes:
                 return self.raw_body
@@ -403,6 +388,6 @@ class FakeHub:
                 etag = hashlib.sha256(data).hexdigest() if file in r.head.lfs else git_sha1(data)
                 headers = {"X-Repo-Commit": r.head.oid, "ETag": f'"{etag}"', "Accept-Ranges": "bytes",
                            "Content-Type": "application/octet-stream"}
-                self._send(200, data, headers, head_only=self.command == "HEAD")
+                self._send(200, data, headers)
 
         return Handler

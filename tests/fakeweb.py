@@ -10,8 +10,10 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.httpfake import JsonHandler
 
 DRIVE_PAGE = """<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title></head><body>
 <p>Google Drive can't scan this file for viruses.</p>
@@ -71,24 +73,7 @@ class FakeWeb:
         return issue
 
     def _handler(web):  # noqa: N805
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status, body=b"", headers=None):
-                if not isinstance(body, bytes):
-                    body = json.dumps(body).encode()
-                    headers = {"Content-Type": "application/json", **(headers or {})}
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
+        class Handler(JsonHandler):
             def do_GET(self):
                 self._route()
 

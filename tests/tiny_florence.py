@@ -79,16 +79,21 @@ def colour_image(name: str, size=(48, 40), seed: int = 0):
 
 def teach_colours(model, processor, steps: int = 120, task: str = "<DETAILED_CAPTION>"):
     """A few seconds of training so captions are meaningful: "a red photo" for a red image, etc."""
-    import torch
-
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     names = list(COLOURS)
     images = [colour_image(n, seed=i) for i, n in enumerate(names * 2)]
     targets = [f"a {n} photo" for n in names * 2]
     inputs = processor(images=images, text=[task] * len(images), return_tensors="pt")
     labels = processor.tokenizer(targets, return_tensors="pt", padding=True).input_ids
     labels[labels == processor.tokenizer.pad_token_id] = -100
+    return train(model, inputs, labels, steps=steps, lr=3e-3)
+
+
+def train(model, inputs, labels, *, steps: int, lr: float) -> float:
+    """Full-batch AdamW on one fixed batch (tiny models learn a toy task in a few seconds); the last loss."""
+    import torch
+
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
     for _ in range(steps):
         loss = model(**inputs, labels=labels).loss
         opt.zero_grad()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.tiny_florence import colour_image
+from tests.tiny_florence import colour_image, train
 
 
 def build_tiny_nsfw(folder: Path, steps: int = 80) -> Path:
@@ -26,15 +26,7 @@ def build_tiny_nsfw(folder: Path, steps: int = 80) -> Path:
     model = ViTForImageClassification(config)
     images = [colour_image(c, seed=i) for i, c in enumerate(["red", "blue", "green"] * 2)]
     labels = torch.tensor([1, 0, 0] * 2)
-    inputs = processor(images=images, return_tensors="pt")
-    opt = torch.optim.AdamW(model.parameters(), lr=5e-3)
-    model.train()
-    for _ in range(steps):
-        loss = model(**inputs, labels=labels).loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
+    train(model, processor(images=images, return_tensors="pt"), labels, steps=steps, lr=5e-3)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
