@@ -9,7 +9,7 @@ CORE = ["pmd_tui.store", "pmd_tui.intake.service", "pmd_tui.checks.engine", "pmd
         "pmd_tui.publish.service", "pmd_tui.publish.hub", "pmd_tui.stats", "pmd_tui.decisions", "pmd_tui.demo",
         "pmd_tui.screening.service", "pmd_tui.screening.nsfw", "pmd_tui.screening.faces", "pmd_tui.intake.github",
         "pmd_tui.model_runtime",
-        "pmd_tui.cli", "pmd_tui.cli_commands", "pmd_tui.cli_publish"]
+        "pmd_tui.cli", "pmd_tui.cli.review", "pmd_tui.cli.publish", "pmd_tui.cli.caption"]
 
 
 def test_import_linter_contract_holds():

@@ -1,24 +1,16 @@
-"""Sub-commands beyond intake and listing: checks, decisions, attestations and the event log."""
+"""Judging submissions: ``check``, ``approve``, ``reject``, ``attest``, ``edit``."""
 
 from __future__ import annotations
 
 import click
 
-from pmd_tui.cli import Context, _submission_json, dump_json, handle_errors, info, main
+from pmd_tui.cli.common import Context, dump_json, handle_errors, info, resolve_ids, submission_json, tell_issue
 from pmd_tui.store import Status
 
 MARK = {"pass": "ok  ", "info": "info", "pending": "wait", "warn": "WARN", "fail": "FAIL"}
 
 
-def _ids(obj: Context, ids: tuple[int, ...], status=None) -> list[int]:
-    if ids:
-        for i in ids:
-            obj.store.get(i)
-        return list(ids)
-    return obj.store.ids(status)
-
-
-@main.command()
+@click.command()
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per submission per line.")
 @click.option("--all", "check_all", is_flag=True, help="Every submission (default: the new and checked ones).")
@@ -31,7 +23,7 @@ def check(obj: Context, ids, as_json, check_all, models, device):
     """Run every rule on submissions; exit 1 when a finding is at fail level."""
     from pmd_tui.checks.engine import run_checks, worst
 
-    targets = _ids(obj, ids, None if check_all else (Status.NEW, Status.CHECKED))
+    targets = resolve_ids(obj, ids, None if check_all else (Status.NEW, Status.CHECKED))
     if not targets:
         info("nothing to check")
         return
@@ -56,7 +48,7 @@ def check(obj: Context, ids, as_json, check_all, models, device):
         sub = obj.store.get(sid)
         any_fail |= worst(findings) == "fail"
         if as_json:
-            dump_json({"submission": _submission_json(obj.store, sub),
+            dump_json({"submission": submission_json(obj.store, sub),
                        "checks": [{k: f[k] for k in ("rule", "status", "message", "files")} for f in findings]})
             continue
         click.echo(f"#{sid} {sub['name']}: {worst(findings)}")
@@ -67,7 +59,7 @@ def check(obj: Context, ids, as_json, check_all, models, device):
         raise SystemExit(1)
 
 
-@main.command()
+@click.command()
 @click.argument("submission_id", type=int)
 @click.option("--note", help="A note recorded with the approval.")
 @click.option("--override", help="Approve despite failing or pending findings, for this written reason.")
@@ -83,7 +75,7 @@ def approve(obj: Context, submission_id, note, override, notify):
     tell_issue(obj, submission_id, "approved", notify)
 
 
-@main.command()
+@click.command()
 @click.argument("submission_id", type=int)
 @click.option("--reason", required=True, help="Why it is rejected (recorded, and told to the contributor).")
 @click.option("--notify/--no-notify", default=None, help="Comment on the submission's GitHub issue (default: config `notify`).")
@@ -98,40 +90,7 @@ def reject(obj: Context, submission_id, reason, notify):
     tell_issue(obj, submission_id, "rejected", notify, reason=reason)
 
 
-def tell_issue(obj: Context, submission_id: int, action: str, notify: bool | None, **kw) -> None:
-    """Post the decision on the submission's issue when asked; a failure is a warning, the decision stands."""
-    if not (notify if notify is not None else obj.settings.notify):
-        return
-    from pmd_tui.intake.github import notify as post
-
-    warning = post(obj.store, submission_id, action, actor=obj.settings.actor, **kw)
-    info(f"warning: {warning}" if warning else f"commented on the issue of #{submission_id}")
-
-
-@main.command()
-@click.option("--github", "repo", help="OWNER/REPO whose open issues hold submissions (default: config `github_repo`).")
-@click.option("--label", help="Only issues with this label.")
-@click.pass_obj
-@handle_errors
-def sync(obj: Context, repo, label):
-    """Add one submission per open GitHub issue with an attached zip or a download link."""
-    from pmd_tui.intake.github import sync as run_sync, tally
-
-    repo = repo or obj.settings.github_repo
-    if not repo:
-        raise click.UsageError("give --github OWNER/REPO (or set github_repo in the config)")
-    outcomes = run_sync(obj.store, obj.settings, repo, label=label, say=info)
-    for o in outcomes:
-        mark = {"added": "added", "known": "known", "no-link": "SKIP ", "failed": "FAIL "}[o.status]
-        info(f"{mark} issue #{o.number} {o.title!r}: {o.detail}" +
-             (f" -> #{o.submission_id}" if o.status == "added" else ""))
-    added, known, unusable = tally(outcomes)
-    info(f"{len(added)} added, {known} already known, {len(unusable)} without a usable submission")
-    for o in added:
-        click.echo(o.submission_id)
-
-
-@main.command()
+@click.command()
 @click.argument("submission_id", type=int)
 @click.option("--likeness", type=click.Choice(["self", "public-figure", "fictional", "not-a-likeness"]),
               help="Who the likeness dataset shows (rule 2).")
@@ -150,7 +109,7 @@ def attest(obj: Context, submission_id, likeness, artist_ok):
         run_checks(obj.store, obj.settings, [submission_id])
 
 
-@main.command()
+@click.command()
 @click.argument("submission_id", type=int)
 @click.option("--name")
 @click.option("--concept-type", type=click.Choice(["person", "style", "object", "other"]))
@@ -167,22 +126,3 @@ def edit(obj: Context, submission_id, **fields):
         raise click.UsageError("nothing to change")
     obj.store.update_fields(submission_id, changes, actor=obj.settings.actor)
     info(f"updated #{submission_id}: {', '.join(changes)}")
-
-
-@main.command("log")
-@click.argument("submission_id", type=int, required=False)
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-@handle_errors
-def log_cmd(obj: Context, submission_id, as_json):
-    """The audit log of every action, for one submission or all."""
-    if submission_id is not None:
-        obj.store.get(submission_id)
-    events = obj.store.events(submission_id)
-    if as_json:
-        dump_json(events)
-        return
-    for e in events:
-        d = e["detail"]
-        summary = ", ".join(f"{k}={v!r}" for k, v in d.items() if k not in ("old_source", "old_detail"))
-        click.echo(f"{e['at']}  #{e['submission_id'] or '-':<4} {e['actor']:<12} {e['action']:<16} {summary}")

@@ -6,11 +6,11 @@ import sys
 
 import click
 
-from pmd_tui.cli import Context, handle_errors, info, main
+from pmd_tui.cli.common import Context, handle_errors, info
 from pmd_tui.store import Status
 
 
-@main.command("caption")
+@click.command("caption")
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all-pending", is_flag=True, help="Every new, checked or approved submission with uncaptioned images.")
 @click.option("--model", help="Checkpoint id or folder (default from the config: florence-community/Florence-2-large).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pmd_tui.cli import Context, handle_errors, info, main
+from pmd_tui.cli.common import Context, handle_errors, info, tell_issue
 from pmd_tui.store import Status
 
 
@@ -36,15 +36,13 @@ def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, 
         else:
             click.echo(f"#{r.submission_id} {r.name}: published {r.folder}/ ({r.plan.summary()}) {r.url or ''}".rstrip())
             if not to_dir:
-                from pmd_tui.cli_commands import tell_issue
-
                 tell_issue(obj, r.submission_id, "published", notify, url=r.url, folder=r.folder)
         if r.skipped:
             info(f"  left out (cannot be decoded): {', '.join(r.skipped)}")
     return 0
 
 
-@main.command("publish")
+@click.command("publish")
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--repo", help="OWNER/NAME of the Hugging Face dataset repo (default from the config).")
 @click.option("--to", "to_dir", type=click.Path(file_okay=False), help="Write the same layout to a local folder.")
