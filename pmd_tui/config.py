@@ -22,6 +22,9 @@ DEFAULT_CAPTION_MODEL = "florence-community/Florence-2-large"
 DEFAULT_NSFW_MODEL = "Falconsai/nsfw_image_detection"
 # OpenCV's YuNet (opencv_zoo, MIT): REPO/FILE on the Hub, or a local .onnx path
 DEFAULT_FACE_MODEL = "opencv/face_detection_yunet/face_detection_yunet_2023mar.onnx"
+# the feature models of `pmd-tui score` (DreamBooth's subject and prompt fidelity)
+DEFAULT_DINO_MODEL = "facebook/dino-vits16"
+DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class Settings:
     face_model: str = DEFAULT_FACE_MODEL  # "off" disables face detection
     opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
     notify: bool = False  # comment decisions on the submission's issue by default
+    dino_model: str = DEFAULT_DINO_MODEL
+    clip_model: str = DEFAULT_CLIP_MODEL
+    publish_scores: bool = False  # write scores.json beside stats.json when publishing
 
     @property
     def data_dir(self) -> Path:
@@ -96,11 +102,13 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
         raise InputError(f"unknown [limits] keys in {cfg_path}: {', '.join(sorted(unknown))}")
     limits = replace(limits, **limit_data)
     kwargs = {}
-    for key in ("repo", "caption_model", "actor", "github_repo", "nsfw_model", "face_model"):
+    for key in ("repo", "caption_model", "actor", "github_repo", "nsfw_model", "face_model", "dino_model",
+                "clip_model"):
         if key in data:
             kwargs[key] = str(data[key])
-    if "notify" in data:
-        kwargs["notify"] = bool(data["notify"])
+    for key in ("notify", "publish_scores"):
+        if key in data:
+            kwargs[key] = bool(data[key])
     if "nsfw_threshold" in data:
         kwargs["nsfw_threshold"] = float(data["nsfw_threshold"])
     opt_out = data.get("opt_out_file") or os.environ.get("PMD_OPT_OUT_FILE")

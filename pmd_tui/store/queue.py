@@ -19,6 +19,7 @@ from typing import Any, Iterable, Iterator
 import sqlite_utils
 
 from pmd_tui.errors import InputError, StateError
+from pmd_tui.store.benchmark import BenchmarkRecords
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
 
@@ -43,7 +44,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class QueueStore:
+class QueueStore(BenchmarkRecords):
     """Thread-safe access to one queue database (one SQLite connection per thread)."""
 
     def __init__(self, db_path: str | Path, *, migrate: bool = True):
@@ -351,7 +352,8 @@ class QueueStore:
             else:
                 self.log(submission_id, "checked", actor, counts=counts)
 
-    EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested")
+    EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested",
+                    "split-changed", "benchmark-edited")
 
     def changed_since_check(self, submission_id: int) -> bool:
         """True when captions, metadata or attestations changed after the latest check."""
