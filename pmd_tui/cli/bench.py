@@ -151,10 +151,8 @@ def identity_scorer(obj: Context):
 
 def rejudge(obj: Context, submission_id: int, what: str) -> None:
     """A benchmark edit changes what is published: after approval the set is judged again."""
-    try:
-        from pmd_tui.decisions import rejudge_after_edit
-    except ImportError:  # until the shared re-judging lands
-        return
+    from pmd_tui.decisions import rejudge_after_edit
+
     message = rejudge_after_edit(obj.store, obj.settings, submission_id, actor=obj.settings.actor, what=what)
     if message:
         info(message)

@@ -32,6 +32,7 @@ class ReviewScreen(SubmissionActions, Screen):
         Binding("ctrl+s", "save_caption", "Save caption", priority=True),
         Binding("u", "undo_caption", "Undo caption"),
         Binding("ctrl+f", "focus_findings", "Findings", key_display="^f"),
+        Binding("v", "toggle_validation", "Validation image", show=False),
         *ACTION_BINDINGS,
     ]
 
@@ -119,7 +120,10 @@ class ReviewScreen(SubmissionActions, Screen):
             src = f["caption_source"] or ("empty" if f["caption"] == "" else "none")
             faces = self.screening.get(f["name"], {}).get("faces")
             face_cell = Text(str(faces["faces"]) if faces else "·", style="" if faces else "dim", justify="right")
-            table.add_row(mark, literal(f["name"]), size, Text(src, style="dim" if src == "none" else ""), face_cell,
+            name = literal(f["name"])
+            if f.get("split") == "validation":
+                name = Text.assemble(("val ", "bold magenta"), name)
+            table.add_row(mark, name, size, Text(src, style="dim" if src == "none" else ""), face_cell,
                           key=str(f["id"]))
         title = f"files ({len(self.visible_files)}/{len(self.files)})"
         if self.only:
@@ -167,6 +171,10 @@ class ReviewScreen(SubmissionActions, Screen):
                 continue
             t.append(f"\n{label}: ", style="dim")
             t.append(literal(value))
+        held = sum(1 for f in self.files if f.get("split") == "validation")
+        t.append("\nbenchmark: ", style="dim")
+        t.append(f"{held} validation image(s) (v) · class word {s.get('class_word') or 'not set'}")
+        t.append(" · own prompts" if s.get("eval_prompts") else " · default prompts")
         if s["readme_text"]:
             t.append("\nreadme: ", style="dim")
             t.append(literal(s["readme_text"][:400]))
@@ -369,6 +377,22 @@ class ReviewScreen(SubmissionActions, Screen):
             self._show_file(f, force=True)
             self._refresh_file_row(f)
             self.notify("caption restored", timeout=2)
+
+    def action_toggle_validation(self) -> None:
+        """Hold the highlighted image out for validation, or put it back into training."""
+        f = self.current_file()
+        if f is None:
+            return
+        split = "train" if f.get("split") == "validation" else "validation"
+        if not self._guard(self.app.store.set_split, self.submission_id, [f["name"]], split,
+                           actor=self.app.settings.actor):
+            return
+        from pmd_tui.decisions import rejudge_after_edit
+
+        message = rejudge_after_edit(self.app.store, self.app.settings, self.submission_id,
+                                     actor=self.app.settings.actor, what="validation split")
+        self.notify(message or f"{f['name']}: {split}", timeout=3)
+        self.refresh_data()
 
     # -- findings ---------------------------------------------------------------------------------
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
