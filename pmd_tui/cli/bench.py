@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pmd_tui.cli.common import Context, dump_json, handle_errors, info
+from pmd_tui.cli.common import Context, dump_json, echo, handle_errors, info, out
 
 
 @click.command("split")
@@ -46,7 +46,7 @@ def split_cmd(obj: Context, submission_id, val_count, val_files, train_files, as
     total = len(store.files(submission_id, "image"))
     info(f"#{submission_id}: {len(held)} validation, {total - len(held)} training image(s)")
     for name in held:
-        click.echo(name)
+        out(name)
 
 
 @click.command("prompts")
@@ -79,7 +79,7 @@ def prompts_cmd(obj: Context, submission_id, class_word, from_file, reset, as_js
     info(f"#{submission_id} subject {prompts.subject_phrase(sub)!r}; "
          f"{'default prompts for ' + (sub.get('concept_type') or 'other') if stored is None else 'own prompts'}")
     for i, text in enumerate(rendered, 1):
-        click.echo(f"{i:>3}  {text}")
+        out(f"{i:>3}  {text}")
 
 
 @click.command("score")
@@ -99,7 +99,7 @@ def score_cmd(obj: Context, samples, dataset, label, device, no_save, as_json):
 
     def progress(done, total, what):
         if tty:
-            click.echo(f"\rscoring: {what}".ljust(60), err=True, nl=done >= total)
+            echo(f"scoring: {what}".ljust(60), err=True, nl=done >= total, overwrite=True)
 
     result = score(obj.store, obj.settings, dataset, samples, label=label, device=device, progress=progress,
                    save=not no_save, identity=identity_scorer(obj))
@@ -109,11 +109,11 @@ def score_cmd(obj: Context, samples, dataset, label, device, no_save, as_json):
                    "score_id": result.score_id})
         return
     d = result.detail
-    click.echo(f"{result.dataset} · {result.label} · {d['samples']} samples vs {d['references']} "
+    out(f"{result.dataset} · {result.label} · {d['samples']} samples vs {d['references']} "
                f"{d['reference']} images")
     for key, value in result.metrics.items():
         note = result.notes.get(key, "")
-        click.echo(f"  {METRIC_LABELS.get(key, key):<9} {format_metric(key, value):>8}  {note}".rstrip())
+        out(f"  {METRIC_LABELS.get(key, key):<9} {format_metric(key, value):>8}  {note}".rstrip())
     for line in d["skipped"] + d["warnings"]:
         info(f"  note: {line}")
     if result.score_id:
@@ -138,9 +138,9 @@ def scores_cmd(obj: Context, dataset, as_json):
         info("no scores yet (pmd-tui score SAMPLES --dataset NAME --label RUN)")
         return
     keys = list(METRIC_LABELS)
-    click.echo(f"{'DATASET':<20} {'RUN':<24} " + " ".join(f"{METRIC_LABELS[k]:>8}" for k in keys) + "  DATE")
+    out(f"{'DATASET':<20} {'RUN':<24} " + " ".join(f"{METRIC_LABELS[k]:>8}" for k in keys) + "  DATE")
     for r in rows:
-        click.echo(f"{r['dataset'][:20]:<20} {r['label'][:24]:<24} "
+        out(f"{r['dataset'][:20]:<20} {r['label'][:24]:<24} "
                    + " ".join(f"{format_metric(k, r['metrics'].get(k)):>8}" for k in keys) + f"  {r['date'][:10]}")
 
 
