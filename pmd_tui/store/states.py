@@ -2,7 +2,8 @@
 
 A submission moves new -> checked -> approved | rejected -> published. Re-checking is always allowed
 (it re-opens a rejected or approved set after an edit); a published set re-opens as approved when it is
-changed, so that the next publish updates its folder.
+changed, so that the next publish updates its folder, or as checked when the change brings a blocking
+finding (``decisions.rejudge_after_edit``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CHECKED: frozenset({Status.CHECKED, Status.APPROVED, Status.REJECTED}),
     Status.APPROVED: frozenset({Status.CHECKED, Status.REJECTED, Status.PUBLISHED}),
     Status.REJECTED: frozenset({Status.CHECKED}),
-    Status.PUBLISHED: frozenset({Status.APPROVED, Status.PUBLISHED}),
+    Status.PUBLISHED: frozenset({Status.APPROVED, Status.CHECKED, Status.PUBLISHED}),
 }
 
 _HINTS = {
