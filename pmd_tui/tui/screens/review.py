@@ -32,9 +32,10 @@ class ReviewScreen(SubmissionActions, Screen):
         Binding("ctrl+s", "save_caption", "Save caption", priority=True),
         Binding("u", "undo_caption", "Undo caption"),
         Binding("ctrl+f", "focus_findings", "Findings", key_display="^f"),
-        Binding("X", "exclude", "Exclude/restore image (a finding: all its images)"),
-        Binding("F", "fix", "Fix the selected finding"),
-        Binding("B", "bulk_captions", "Bulk caption edit"),
+        # shown in the pane titles rather than the footer, which keeps the decisions in view
+        Binding("X", "exclude", "Exclude/restore the image (on a finding: all its images)", show=False),
+        Binding("F", "fix", "Fix the selected finding's images, or undo the latest fix", show=False),
+        Binding("B", "bulk_captions", "Bulk caption edit with preview (trigger word, replace, tags)", show=False),
         *ACTION_BINDINGS,
     ]
 
@@ -63,7 +64,7 @@ class ReviewScreen(SubmissionActions, Screen):
                 yield TextLine("", id="caption-label", classes="pane-title")
                 yield TextArea("", id="caption", soft_wrap=True, show_line_numbers=False)
             with Vertical(id="side-pane"):
-                yield Label("findings  (enter: show files)", classes="pane-title")
+                yield Label("findings  (enter: files · F: fix)", classes="pane-title")
                 yield OptionList(id="findings")
                 yield Label("submission  (m: edit, t: attest)", classes="pane-title")
                 with VerticalScroll(id="meta-scroll"):
@@ -133,6 +134,8 @@ class ReviewScreen(SubmissionActions, Screen):
             title += f" · {excluded} excluded"
         if self.only:
             title += f" · {self.only[0]} · esc: all"
+        else:
+            title += " · X: exclude"
         self.query_one("#files-title", Label).update(literal(title))
         if keep is not None and any(f["id"] == keep["id"] for f in self.visible_files):
             table.move_cursor(row=table.get_row_index(str(keep["id"])))
@@ -223,7 +226,7 @@ class ReviewScreen(SubmissionActions, Screen):
             detail = literal(f["caption_detail"])
             detail.stylize("dim")
             label.append(detail)
-        label.append(" · e: edit · ctrl+s: save · u: undo", style="dim")
+        label.append(" · e: edit · ctrl+s: save · u: undo · B: bulk edit", style="dim")
         self.query_one("#caption-label", TextLine).set(label)
         cached = self._thumbs.get(f["sha256"])
         if cached is not None:
