@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import click
 
-from pmd_tui.cli.common import Context, handle_errors, info
+from pmd_tui.cli.common import Context, handle_errors, info, out
 from pmd_tui.errors import InputError
-
-
-def _shown(text: str) -> str:
-    """Untrusted caption text with control characters escaped, so it can never drive the terminal."""
-    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
 
 
 @click.command()
@@ -123,7 +118,7 @@ def captions_cmd(obj: Context, submission_id, add_trigger, suffix, rename_trigge
         p = bulk.plan(obj.store, submission_id, "remove-tag", tag=remove_tag)
     if dry_run:
         for line in p.lines():
-            click.echo(_shown(line))
+            out(line)  # captions are untrusted: control characters are escaped
         info(f"#{submission_id}: {p.describe()} would change {len(p.changes)} caption(s)"
              + (f" and {', '.join(p.fields)}" if p.fields else "") + f"; {p.unchanged} unchanged (dry run)")
         return
