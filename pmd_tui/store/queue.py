@@ -326,7 +326,10 @@ class QueueStore:
         raise StateError(f"nothing to undo for {f['name']}")
 
     # -- checks ----------------------------------------------------------------------------------
-    def save_checks(self, submission_id: int, findings: list[dict], *, actor: str) -> None:
+    def save_checks(self, submission_id: int, findings: list[dict], *, actor: str,
+                    keep_status: bool = False) -> None:
+        """Replace the findings; a new, checked, approved or rejected one becomes ``checked`` unless
+        ``keep_status`` (re-judging after an edit decides the status itself); a published one stays."""
         stamp = now()
         with self.transaction():
             self.conn.execute("DELETE FROM checks WHERE submission_id = ?", (submission_id,))
@@ -346,7 +349,7 @@ class QueueStore:
             counts = {}
             for f in findings:
                 counts[f["status"]] = counts.get(f["status"], 0) + 1
-            if current != Status.PUBLISHED:
+            if current != Status.PUBLISHED and not keep_status:
                 self.transition(submission_id, Status.CHECKED, actor=actor, action="checked", counts=counts)
             else:
                 self.log(submission_id, "checked", actor, counts=counts)
