@@ -555,3 +555,21 @@ async def test_caption_edit_of_a_published_set_reopens_it_as_approved(demo, tmp_
         notes = [n.message for n in app._notifications]
         assert any("approved again after the caption edit of 00.jpg" in m for m in notes), notes
         assert app.screen.sub["status"] == "approved"
+
+
+async def test_review_title_is_the_name_escaped_on_one_line(demo):
+    """The review screen's title shows a hostile name literally: no escape sequence, no line break."""
+    store, settings = demo
+    sid = by_name(store, "odd strings")
+    store.update_fields(sid, {"name": "odd strings\x1b]0;pwned\x07\x9b2J\nnext"}, actor="t")
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(str(sid)))
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.screen.title == f"#{sid} odd strings\\x1b]0;pwned\\x07\\x9b2J\\x0anext"
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg and "\x9b" not in svg and "\\x1b]0;pwned" in svg.replace("&#160;", " ")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from pmd_tui.cli.common import Context, dump_json, handle_errors, info, resolve_ids, submission_json, tell_issue
+from pmd_tui.cli.common import (Context, dump_json, handle_errors, info, out, resolve_ids, submission_json,
+                                tell_issue)
 from pmd_tui.store import Status
 
 MARK = {"pass": "ok  ", "info": "info", "pending": "wait", "warn": "WARN", "fail": "FAIL"}
@@ -51,10 +52,10 @@ def check(obj: Context, ids, as_json, check_all, models, device):
             dump_json({"submission": submission_json(obj.store, sub),
                        "checks": [{k: f[k] for k in ("rule", "status", "message", "files")} for f in findings]})
             continue
-        click.echo(f"#{sid} {sub['name']}: {worst(findings)}")
+        out(f"#{sid} {sub['name']}: {worst(findings)}")
         for f in findings:
             if f["status"] != "pass":
-                click.echo(f"  {MARK[f['status']]} {f['rule']:<28} {f['message']}")
+                out(f"  {MARK[f['status']]} {f['rule']:<28} {f['message']}")
     if any_fail:
         raise SystemExit(1)
 

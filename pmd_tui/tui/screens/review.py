@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from pmd_tui.imaging.thumbs import thumbnail
-from pmd_tui.tui.literal import literal, visible
+from pmd_tui.tui.literal import literal, one_line, visible
 from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
 from pmd_tui.tui.widgets import FINDING_MARK, FINDING_STYLE, STATUS_STYLE, TaskBar, TextLine
 
@@ -86,7 +86,7 @@ class ReviewScreen(SubmissionActions, Screen):
         store = self.app.store
         sub = store.get(self.submission_id)
         self.sub = sub
-        self.title = f"#{sub['id']} {sub['name']}"
+        self.title = one_line(f"#{sub['id']} {sub['name']}")  # literal, one line, never markup
         self.files = store.files(self.submission_id, "image")
         self.findings = store.checks(self.submission_id)
         from pmd_tui.screening.service import results_for
