@@ -434,9 +434,10 @@ class QueueStore:
             return self.conn.execute("SELECT MAX(id) FROM events WHERE submission_id = ?", (submission_id,)).fetchone()[0]
 
     # -- checks ----------------------------------------------------------------------------------
-    def save_checks(self, submission_id: int, findings: list[dict], *, actor: str, keep_status: bool = False) -> None:
-        """Replace the findings; the submission becomes ``checked`` (a published one, and with
-        ``keep_status`` any, keeps its status: the caller decides)."""
+    def save_checks(self, submission_id: int, findings: list[dict], *, actor: str,
+                    keep_status: bool = False) -> None:
+        """Replace the findings; a new, checked, approved or rejected one becomes ``checked`` unless
+        ``keep_status`` (re-judging after an edit decides the status itself); a published one stays."""
         stamp = now()
         with self.transaction():
             self.conn.execute("DELETE FROM checks WHERE submission_id = ?", (submission_id,))
