@@ -104,10 +104,17 @@ def attest(obj: Context, submission_id, likeness, artist_ok):
 
     if likeness is None and not artist_ok:
         raise click.UsageError("give --likeness and/or --artist-ok")
+    from pmd_tui.decisions import rejudge_after_edit
+
     obj.store.attest(submission_id, actor=obj.settings.actor, likeness=likeness, artist_ok=artist_ok or None)
     info(f"attested #{submission_id}")
     if obj.store.get(submission_id)["status"] in (Status.NEW, Status.CHECKED):
         run_checks(obj.store, obj.settings, [submission_id])
+    else:
+        said = rejudge_after_edit(obj.store, obj.settings, submission_id, actor=obj.settings.actor,
+                                  what="the attestation")
+        if said:
+            info(said)
 
 
 @click.command()
@@ -121,9 +128,15 @@ def attest(obj: Context, submission_id, likeness, artist_ok):
 @click.pass_obj
 @handle_errors
 def edit(obj: Context, submission_id, **fields):
-    """Edit a submission's metadata."""
+    """Edit a submission's metadata (an approved or published one is judged again)."""
+    from pmd_tui.decisions import rejudge_after_edit
+
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
         raise click.UsageError("nothing to change")
     obj.store.update_fields(submission_id, changes, actor=obj.settings.actor)
     info(f"updated #{submission_id}: {', '.join(changes)}")
+    said = rejudge_after_edit(obj.store, obj.settings, submission_id, actor=obj.settings.actor,
+                              what=f"the edit of {', '.join(changes)}")
+    if said:
+        info(said)

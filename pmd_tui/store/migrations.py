@@ -114,7 +114,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (sha256, model)
     );
     """,
-    # 4: benchmark metadata (held-out validation images, class word, evaluation prompts) and scores of runs
+    # 4: images a maintainer leaves out of a submission (kept staged and in the log, never published)
+    """
+    ALTER TABLE files ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 5: benchmark metadata (held-out validation images, class word, evaluation prompts) and scores of runs
     """
     ALTER TABLE files ADD COLUMN split TEXT NOT NULL DEFAULT 'train';
     ALTER TABLE submissions ADD COLUMN class_word TEXT;
