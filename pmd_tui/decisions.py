@@ -5,11 +5,12 @@ from __future__ import annotations
 from pmd_tui.config import Settings
 from pmd_tui.errors import InputError, RuleError, StateError
 from pmd_tui.store import QueueStore, Status
+from pmd_tui.store.vocabulary import BLOCKING
 
 
 def blocking_findings(store: QueueStore, submission_id: int) -> list[dict]:
     """Findings that stop an approval: anything at fail level and any unattested human rule."""
-    return [c for c in store.checks(submission_id) if c["status"] in ("fail", "pending")]
+    return [c for c in store.checks(submission_id) if c["status"] in BLOCKING]
 
 
 def approve(store: QueueStore, settings: Settings, submission_id: int, *, note: str | None = None,
