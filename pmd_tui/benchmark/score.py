@@ -193,3 +193,43 @@ def format_metric(key: str, value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.4f}" if key.startswith("kid") else f"{value:.2f}" if key.startswith("fd") else f"{value:.3f}"
+
+
+def face_identity_scorer(settings) -> Callable | None:
+    """Identity similarity for likeness sets through the screening face models (YuNet + SFace), or None
+    when either is switched off. Each image's largest face stands for it; the figure is the mean cosine of
+    each sample's face to the references' mean identity. Embeddings are computed here and never stored."""
+    from pmd_tui.screening.service import enabled
+
+    if not (enabled(settings.face_model) and enabled(getattr(settings, "face_recognizer", None))):
+        return None
+
+    def identity(sample_paths: list[Path], reference_paths: list[Path]) -> tuple[float | None, str]:
+        import numpy as np
+
+        from pmd_tui.screening.faces import load_faces
+        from pmd_tui.screening.identity import load_recognizer
+
+        detector, recognizer = load_faces(settings.face_model), load_recognizer(settings.face_recognizer)
+
+        def main_faces(paths: list[Path]) -> np.ndarray:
+            crops = []
+            for p in paths:
+                im = try_load_rgb(p, MAX_SIDE)
+                if isinstance(im, str):
+                    continue
+                bgr, rows = detector.detect(im)
+                if len(rows):
+                    crops.append(recognizer.align(bgr, rows[0]))
+            return np.array(recognizer.embed(crops)) if crops else np.zeros((0, 128))
+
+        samples, refs = main_faces(sample_paths), main_faces(reference_paths)
+        if not len(refs):
+            return None, "no face found in the reference images"
+        if not len(samples):
+            return None, "no face found in the samples"
+        centre = refs.mean(0, keepdims=True)
+        note = f"{len(samples)} of {len(sample_paths)} samples have a face; {len(refs)} reference faces"
+        return metrics.mean_pairwise_cosine(samples, centre), note
+
+    return identity

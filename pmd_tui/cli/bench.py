@@ -146,7 +146,9 @@ def scores_cmd(obj: Context, dataset, as_json):
 
 def identity_scorer(obj: Context):
     """Face identity similarity when the face models are configured (likeness sets); None otherwise."""
-    return None
+    from pmd_tui.benchmark.score import face_identity_scorer
+
+    return face_identity_scorer(obj.settings)
 
 
 def rejudge(obj: Context, submission_id: int, what: str) -> None:
