@@ -22,6 +22,10 @@ DEFAULT_CAPTION_MODEL = "florence-community/Florence-2-large"
 DEFAULT_NSFW_MODEL = "Falconsai/nsfw_image_detection"
 # OpenCV's YuNet (opencv_zoo, MIT): REPO/FILE on the Hub, or a local .onnx path
 DEFAULT_FACE_MODEL = "opencv/face_detection_yunet/face_detection_yunet_2023mar.onnx"
+# OpenCV's SFace (opencv_zoo, Apache-2.0): face identity embeddings, aligned on YuNet's landmarks
+DEFAULT_FACE_RECOGNIZER = "opencv/face_recognition_sface/face_recognition_sface_2021dec.onnx"
+# SFace's published cosine-similarity threshold for "same person" (opencv_zoo's benchmark on LFW)
+SFACE_COSINE_THRESHOLD = 0.363
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class Settings:
     nsfw_model: str = DEFAULT_NSFW_MODEL  # "off" disables SFW screening
     nsfw_threshold: float = 0.8
     face_model: str = DEFAULT_FACE_MODEL  # "off" disables face detection
+    face_recognizer: str = DEFAULT_FACE_RECOGNIZER  # "off" disables identity embeddings
+    identity_threshold: float = SFACE_COSINE_THRESHOLD  # cosine similarity at or above: the same person
+    bystander_min_size: float = 0.08  # other faces this tall (share of the short side) are reported (info)
+    bystander_warn_size: float = 0.15  # ... and from this height on they are a warn
     opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
     notify: bool = False  # comment decisions on the submission's issue by default
 
@@ -96,13 +104,17 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
         raise InputError(f"unknown [limits] keys in {cfg_path}: {', '.join(sorted(unknown))}")
     limits = replace(limits, **limit_data)
     kwargs = {}
-    for key in ("repo", "caption_model", "actor", "github_repo", "nsfw_model", "face_model"):
+    for key in ("repo", "caption_model", "actor", "github_repo", "nsfw_model", "face_model", "face_recognizer"):
         if key in data:
             kwargs[key] = str(data[key])
     if "notify" in data:
         kwargs["notify"] = bool(data["notify"])
-    if "nsfw_threshold" in data:
-        kwargs["nsfw_threshold"] = float(data["nsfw_threshold"])
+    for key in ("nsfw_threshold", "identity_threshold", "bystander_min_size", "bystander_warn_size"):
+        if key in data:
+            try:
+                kwargs[key] = float(data[key])
+            except (TypeError, ValueError):
+                raise InputError(f"{key} in {cfg_path} must be a number, not {data[key]!r}") from None
     opt_out = data.get("opt_out_file") or os.environ.get("PMD_OPT_OUT_FILE")
     kwargs["opt_out_file"] = Path(opt_out).expanduser() if opt_out else default_config_path().with_name("opt-out-artists.txt")
     if "opt_out_artists" in data:

@@ -11,12 +11,12 @@ from typing import Callable, Iterable
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
-from pmd_tui.checks.rules import consent, images, layout, screening, text
+from pmd_tui.checks.rules import consent, images, layout, likeness, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.store import QueueStore
 
-RULE_MODULES = (layout, text, images, screening, consent)
+RULE_MODULES = (layout, text, images, screening, consent, likeness)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 
 Progress = Callable[[int, int, str], None]
@@ -59,7 +59,33 @@ def analyse_submissions(store: QueueStore, settings: Settings, ids: list[int],
     return known
 
 
-def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses: dict[str, dict]) -> list[dict]:
+def known_people(store: QueueStore, settings: Settings) -> list[dict]:
+    """The people of every approved and published submission, from their cached face embeddings:
+    [{submission_id, dataset, submitter, status, people: [Person]}] (embeddings stay in memory)."""
+    from pmd_tui.screening.identity import group
+    from pmd_tui.screening.service import model_keys
+
+    key = model_keys(settings).get("identity")
+    if key is None:
+        return []
+    rows = store.decided_images(exclude=-1)
+    found = store.model_results({r["sha256"] for r in rows}, key)
+    by_sub: dict[int, dict] = {}
+    for r in rows:
+        entry = by_sub.setdefault(r["submission_id"], {k: r[k] for k in ("submission_id", "dataset", "submitter",
+                                                                         "status")} | {"images": {}})
+        if r["sha256"] in found:
+            entry["images"][r["name"]] = found[r["sha256"]]["faces"]
+    out = []
+    for entry in by_sub.values():
+        people = group(entry.pop("images"), settings.identity_threshold).people
+        if people:
+            out.append({**entry, "people": people})
+    return out
+
+
+def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses: dict[str, dict],
+             people: list[dict] | None = None) -> list[dict]:
     """Run every rule for one submission from already-computed analyses (cheap)."""
     sub = store.get(submission_id)
     files = store.files(submission_id)
@@ -69,7 +95,9 @@ def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses
 
     ctx = CheckContext(submission=sub, files=files, notes=store.notes(submission_id), settings=settings,
                        analyses=per_name, published=_published_images(store, submission_id),
-                       screening=results_for(store, settings, files))
+                       screening=results_for(store, settings, files),
+                       people=[p for p in (known_people(store, settings) if people is None else people)
+                               if p["submission_id"] != submission_id])
     findings: list[dict] = []
     for module in RULE_MODULES:
         findings.extend(module.check(ctx))
@@ -83,11 +111,12 @@ def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pro
     for sid in ids:
         store.get(sid)  # unknown ids fail before any work
     analyses = analyse_submissions(store, settings, ids, progress)
+    people = known_people(store, settings)
     results = {}
     for i, sid in enumerate(ids):
         if cancel is not None and cancel.is_set():
             raise Cancelled("checks cancelled")
-        findings = evaluate(store, settings, sid, analyses)
+        findings = evaluate(store, settings, sid, analyses, people)
         store.save_checks(sid, findings, actor=settings.actor)
         results[sid] = findings
         if progress:
