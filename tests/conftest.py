@@ -78,10 +78,13 @@ def tiny_screeners(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_sface(tmp_path_factory):
-    """An SFace-shaped face recognizer (.onnx) built here: face colour decides the identity."""
+    """An SFace-shaped face recognizer (.onnx) built here: face colour decides the identity (cached on disk)."""
+    from tests.model_cache import cached_model
     from tests.tiny_screening import build_tiny_sface
 
-    return build_tiny_sface(tmp_path_factory.mktemp("sface") / "tiny-sface.onnx")
+    folder = cached_model("tiny-sface", lambda d: build_tiny_sface(d / "tiny-sface.onnx"),
+                          tmp_path_factory.mktemp("sface") / "sface")
+    return folder / "tiny-sface.onnx"
 
 
 @pytest.fixture

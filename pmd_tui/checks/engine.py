@@ -7,6 +7,7 @@ submission after a caption edit or an attestation costs milliseconds.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Callable, Iterable
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
@@ -59,9 +60,14 @@ def analyse_submissions(store: QueueStore, settings: Settings, ids: list[int],
     return known
 
 
+_PEOPLE: OrderedDict[tuple, list] = OrderedDict()  # (db, model, threshold, submission, hashes) -> people
+_PEOPLE_LOCK = threading.Lock()
+
+
 def known_people(store: QueueStore, settings: Settings) -> list[dict]:
     """The people of every approved and published submission, from their cached face embeddings:
-    [{submission_id, dataset, submitter, status, people: [Person]}] (embeddings stay in memory)."""
+    [{submission_id, dataset, submitter, status, people: [Person]}]. Embeddings stay in memory; a set's
+    people are grouped once per process until its embedded images change."""
     from pmd_tui.screening.identity import group
     from pmd_tui.screening.service import model_keys
 
@@ -69,16 +75,28 @@ def known_people(store: QueueStore, settings: Settings) -> list[dict]:
     if key is None:
         return []
     rows = store.decided_images(exclude=-1)
-    found = store.model_results({r["sha256"] for r in rows}, key)
+    present = store.model_result_hashes({r["sha256"] for r in rows}, key)
     by_sub: dict[int, dict] = {}
     for r in rows:
         entry = by_sub.setdefault(r["submission_id"], {k: r[k] for k in ("submission_id", "dataset", "submitter",
                                                                          "status")} | {"images": {}})
-        if r["sha256"] in found:
-            entry["images"][r["name"]] = found[r["sha256"]]["faces"]
+        if r["sha256"] in present:
+            entry["images"][r["name"]] = r["sha256"]
     out = []
     for entry in by_sub.values():
-        people = group(entry.pop("images"), settings.identity_threshold).people
+        images = entry.pop("images")
+        cache_key = (str(store.db_path), key, settings.identity_threshold, entry["submission_id"],
+                     tuple(sorted(images.items())))
+        with _PEOPLE_LOCK:
+            people = _PEOPLE.get(cache_key)
+        if people is None:
+            found = store.model_results(set(images.values()), key)
+            people = group({n: found[h]["faces"] for n, h in images.items() if h in found},
+                           settings.identity_threshold).people
+            with _PEOPLE_LOCK:
+                _PEOPLE[cache_key] = people
+                while len(_PEOPLE) > 4096:
+                    _PEOPLE.popitem(last=False)
         if people:
             out.append({**entry, "people": people})
     return out

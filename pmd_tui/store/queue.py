@@ -409,6 +409,16 @@ class QueueStore:
         """Cached results of one model (``kind:model-id``) for these content hashes."""
         return self._json_by_hash("model_results", "model", model, hashes)
 
+    def model_result_hashes(self, hashes: Iterable[str], model: str) -> set[str]:
+        """Which of these hashes have a cached result of ``model`` (without reading the results)."""
+        hashes = list(set(hashes))
+        out: set[str] = set()
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            q = f"SELECT sha256 FROM model_results WHERE model = ? AND sha256 IN ({','.join('?' * len(chunk))})"
+            out.update(r[0] for r in self.conn.execute(q, [model, *chunk]))
+        return out
+
     def put_model_results(self, items: dict[str, dict], model: str) -> None:
         self._put_json_by_hash("model_results", "model", model, items)
 
