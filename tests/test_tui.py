@@ -593,6 +593,7 @@ async def test_review_shows_who_is_where_boxes_on_the_preview_and_filters_by_per
         await pilot.press("i", "escape")
         assert len(shown()) == 5
         rules = {c["rule"]: c for c in store.checks(sid)}
+        assert "likeness.mixed-identity" in rules, ([n.message for n in app._notifications], rules)
         assert rules["likeness.mixed-identity"]["files"] == ["p3.png"]
         assert rules["likeness.bystanders"]["files"] == ["p2.png"] and rules["likeness.no-face"]["files"] == ["p4.png"]
         await pilot.press("t")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -105,6 +106,28 @@ def _analyse_star(args: tuple[str, int]) -> dict:
     return analyse(*args)
 
 
+def _start_tracker_with_valid_stderr() -> None:
+    """multiprocessing's resource tracker is started with ``sys.stderr.fileno()`` among the descriptors it
+    keeps; inside the TUI that is Textual's print capture, whose fileno() is -1, and the start fails ("bad
+    value(s) in fds_to_keep"). Start it once with /dev/null as stderr instead."""
+    from multiprocessing import resource_tracker
+
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return
+    except (AttributeError, OSError, ValueError):
+        pass
+    with _TRACKER_LOCK, open(os.devnull, "w") as devnull:
+        saved, sys.stderr = sys.stderr, devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
+_TRACKER_LOCK = threading.Lock()
+
+
 def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None = None,
                  on_result: Callable[[int, int], None] | None = None) -> list[dict]:
     """Analyse in parallel on every core; order of results matches ``paths``."""
@@ -125,6 +148,7 @@ def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None =
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["pmd_tui.checks.analysis"])
+        _start_tracker_with_valid_stderr()
     with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
         for i, r in enumerate(pool.map(_analyse_star, [(p, max_pixels) for p in paths], chunksize=chunk)):
             results.append(r)
