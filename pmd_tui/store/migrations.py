@@ -114,7 +114,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (sha256, model)
     );
     """,
-    # 4: who is in a likeness set: the maintainer's word on a person matched in another dataset, and when a
+    # 4: images a maintainer leaves out of a submission (kept staged and in the log, never published)
+    """
+    ALTER TABLE files ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 5: who is in a likeness set: the maintainer's word on a person matched in another dataset, and when a
     # submission's face-identity embeddings were deleted on request (they are not computed again)
     """
     ALTER TABLE submissions ADD COLUMN published_person_attestation TEXT;
