@@ -16,6 +16,7 @@ from pmd_tui.checks.rules import consent, images, layout, likeness, screening, t
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.store import QueueStore
+from pmd_tui.store.vocabulary import worst as worst_severity
 
 RULE_MODULES = (layout, text, images, screening, consent, likeness)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
@@ -144,8 +145,7 @@ def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pro
 
 
 def worst(findings: list[dict]) -> str:
-    order = ("pass", "info", "pending", "warn", "fail")
-    return max((f["status"] for f in findings), key=order.index, default="pass")
+    return worst_severity(f["status"] for f in findings)
 
 
 def worst_counts(results: dict[int, list[dict]]) -> str:

@@ -56,10 +56,6 @@ class FaceDetector:
                              f"{str(exc).strip().splitlines()[-1]}") from None
         self._lock = threading.Lock()  # one OpenCV net, used by one thread at a time
 
-    @property
-    def key(self) -> str:
-        return f"faces:{self.spec}"
-
     def detect(self, image):
         """(BGR array at most MAX_SIDE, YuNet's rows: x, y, w, h, 5 landmarks, score), largest face first."""
         import cv2

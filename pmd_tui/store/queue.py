@@ -19,11 +19,11 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
+from pmd_tui import paths
 from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
-
-SEVERITY = {"pass": 0, "info": 1, "pending": 2, "warn": 3, "fail": 4}
+from pmd_tui.store.vocabulary import SEVERITY, CONCEPT_TYPES, LIKENESS_CHOICES, severity_rank, severity_rank_sql  # noqa: F401 (SEVERITY: imported from here)
 
 EDITABLE_FIELDS = (
     "name",
@@ -36,8 +36,6 @@ EDITABLE_FIELDS = (
     "issue_number",
     "readme_text",
 )
-CONCEPT_TYPES = ("person", "style", "object", "other")
-LIKENESS_CHOICES = ("self", "public-figure", "fictional", "not-a-likeness")
 
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER; a larger id cannot exist (and would overflow the driver)
@@ -89,7 +87,7 @@ class QueueStore:
 
     def __init__(self, db_path: str | Path, *, migrate: bool = True):
         self.db_path = Path(db_path)
-        self.data_dir = self.db_path.with_name(self.db_path.stem + "-files")
+        self.data_dir = paths.data_dir_for(self.db_path)
         self._local = threading.local()
         try:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,11 +215,6 @@ class QueueStore:
             raise InputError(f"no submission with id {submission_id}")
         return dict(row)
 
-    def exists(self, submission_id: int) -> bool:
-        if not isinstance(submission_id, int) or not 0 < submission_id <= MAX_ID:
-            return False
-        return self.conn.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is not None
-
     def ids(self, status: str | Iterable[str] | None = None) -> list[int]:
         if status is None:
             return [r[0] for r in self.conn.execute("SELECT id FROM submissions ORDER BY id")]
@@ -229,7 +222,7 @@ class QueueStore:
         q = f"SELECT id FROM submissions WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id"
         return [r[0] for r in self.conn.execute(q, statuses)]
 
-    def find_by_issue(self, issue_number: int, source_prefix: str | None = None) -> dict | None:
+    def find_by_issue(self, issue_number: int) -> dict | None:
         row = self.conn.execute(
             "SELECT * FROM submissions WHERE issue_number = ? ORDER BY id DESC LIMIT 1", (issue_number,)
         ).fetchone()
@@ -256,8 +249,7 @@ class QueueStore:
               (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image'
                  AND f.excluded) AS excluded,
               (SELECT c.status || ' ' || c.rule FROM checks c WHERE c.submission_id = s.id
-                 ORDER BY CASE c.status WHEN 'fail' THEN 4 WHEN 'warn' THEN 3 WHEN 'pending' THEN 2
-                          WHEN 'info' THEN 1 ELSE 0 END DESC, c.rule LIMIT 1) AS worst
+                 ORDER BY {severity_rank_sql("c.status")} DESC, c.rule LIMIT 1) AS worst
             FROM submissions s
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY s.created_at DESC, s.id DESC
@@ -485,7 +477,7 @@ class QueueStore:
             d["files"] = json.loads(d["files"])
             d["data"] = json.loads(d["data"]) if d["data"] else None
             out.append(d)
-        out.sort(key=lambda c: (-SEVERITY.get(c["status"], 0), c["rule"]))
+        out.sort(key=lambda c: (-severity_rank(c["status"]), c["rule"]))
         return out
 
     def _json_by_hash(self, table: str, key_column: str, key, hashes: Iterable[str]) -> dict[str, dict]:
@@ -592,7 +584,7 @@ class QueueStore:
 
     def staged_dir(self, submission: dict) -> Path:
         """The normalised kohya-layout copy the checks, captioner and publisher work on."""
-        return self.data_dir / "submissions" / submission["uid"] / "files"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "files"
 
     def history_dir(self, submission: dict) -> Path:
         """Earlier contents of fixed staged images, by content hash (what an undo restores)."""
@@ -600,4 +592,9 @@ class QueueStore:
 
     def upload_dir(self, submission: dict) -> Path:
         """The untouched original upload (kept so any normalisation can be redone or audited)."""
-        return self.data_dir / "submissions" / submission["uid"] / "upload"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "upload"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived files that can be rebuilt at any time (thumbnails)."""
+        return self.data_dir / paths.CACHE

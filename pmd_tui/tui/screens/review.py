@@ -17,11 +17,11 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from pmd_tui.imaging.thumbs import thumbnail
+from pmd_tui.store.vocabulary import severity_rank
 from pmd_tui.tui.literal import literal, one_line, visible
 from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
 from pmd_tui.tui.widgets import FINDING_MARK, FINDING_STYLE, STATUS_STYLE, TaskBar, TextLine
 
-SEVERITY = ("pass", "info", "pending", "warn", "fail")
 CACHE_SIZE = 96
 
 
@@ -155,7 +155,7 @@ class ReviewScreen(SubmissionActions, Screen):
             if f["status"] == "pass":
                 continue
             for name in f["files"]:
-                if SEVERITY.index(f["status"]) > SEVERITY.index(marks.get(name, "pass")):
+                if severity_rank(f["status"]) > severity_rank(marks.get(name, "pass")):
                     marks[name] = f["status"]
         return marks
 
@@ -310,7 +310,7 @@ class ReviewScreen(SubmissionActions, Screen):
         """Thumbnail off the UI thread; also warms the next images so holding a key never stutters."""
         worker = get_current_worker()
         staged = self.app.store.staged_dir(self.sub)
-        cache_dir = self.app.store.data_dir / "cache"
+        cache_dir = self.app.store.cache_dir
         if f["sha256"] not in self._thumbs:
             im = self._annotated(f, thumbnail(staged / f["name"], f["sha256"] or f["name"], cache_dir))
             if worker.is_cancelled:
