@@ -153,8 +153,7 @@ def check(ctx: CheckContext) -> list[dict]:
         if concept in ("style", "object"):
             return [finding(r, "pass", f"concept type is {concept}: not a likeness dataset (faces not screened yet)")
                     for r in RULES]
-        return [finding(r, "info", "faces not screened yet: run `pmd-tui check --models` (M in the TUI)")
-                for r in RULES]
+        return [finding(r, "info", "not screened yet (check --models, M)") for r in RULES]
     if not is_likeness(ctx, records):
         with_faces = sum(1 for faces in records.values() if faces)
         return [finding(r, "pass", f"not a likeness dataset (faces in {with_faces} of {len(records)} images)")
