@@ -11,7 +11,6 @@ import numpy as np
 from PIL import Image
 from textual.widgets import Button, DataTable, Input, OptionList
 
-from pmd_tui.checks.engine import analyse_submissions
 from pmd_tui.decisions import blocking_findings
 from pmd_tui.intake.service import add_source
 from pmd_tui.tui.app import PmdApp
@@ -66,9 +65,6 @@ async def test_a_messy_submission_becomes_publishable_in_the_review_screen(store
     upload_sha = hashlib.sha256(zpath.read_bytes()).hexdigest()
     sid = add_source(store, settings, zpath, name="holiday")
     store.attest(sid, actor="t", likeness="self")
-    # analyse the 7 new images here: a process pool started from the TUI's worker thread under pytest's
-    # captured output fails (fds_to_keep); "c" below then re-checks from the cache
-    analyse_submissions(store, settings, [sid])
     app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
@@ -193,3 +189,49 @@ async def test_bulk_dialog_replace_with_regex_and_cancelled_preview(store, setti
         assert store.files(sid, "image")[0]["caption"] == "a photo of a woman on the beach, 0"
         assert not any(isinstance(s, CaptionPreviewDialog) for s in app.screen_stack)
         assert not any(b.id == "undo" for b in app.screen.query(Button))
+
+
+CHECK_IN_TUI = """
+import asyncio, sys
+from pathlib import Path
+from pmd_tui.config import load_settings
+from pmd_tui.intake.service import add_source
+from pmd_tui.store import QueueStore
+from pmd_tui.tui.app import PmdApp
+from tests.helpers import kohya_set, make_zip
+
+
+async def main(store, settings):
+    app = PmdApp(store, settings)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        print([str(n.message) for n in app._notifications])
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1])
+    (root / "cfg.toml").write_text("")
+    settings = load_settings(root / "q.db", root / "cfg.toml")
+    store = QueueStore(settings.db_path)
+    add_source(store, settings, make_zip(root / "a.zip", kohya_set(6)), name="six")
+    asyncio.run(main(store, settings))
+"""
+
+
+def test_checking_new_images_from_the_tui_starts_its_process_pool(tmp_path):
+    """In the TUI, stderr is Textual's capture (no file descriptor); the pool that analyses 4+ new images
+    must still start (it used to fail with "bad value(s) in fds_to_keep"). A fresh process, so no earlier
+    test has started multiprocessing's helpers already."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "check_in_tui.py"
+    script.write_text(CHECK_IN_TUI)
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=240,
+                       cwd=root, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert "checked 1 submission(s)" in r.stdout, r.stdout + r.stderr
+    assert "fds_to_keep" not in r.stdout
