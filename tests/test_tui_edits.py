@@ -235,3 +235,39 @@ def test_checking_new_images_from_the_tui_starts_its_process_pool(tmp_path):
                        cwd=root, env={**__import__("os").environ, "PYTHONPATH": str(root)})
     assert "checked 1 submission(s)" in r.stdout, r.stdout + r.stderr
     assert "fds_to_keep" not in r.stdout
+
+
+async def test_fix_dialog_flattens_alpha_on_the_typed_background_or_keeps_it(store, settings, tmp_path):
+    from pmd_tui.checks.engine import run_checks
+
+    entries = {f"p{i}.jpg": image_bytes(seed=i) for i in range(2)}
+    rgba = np.zeros((600, 600, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 0  # fully transparent red
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    entries["cut.png"] = buf.getvalue()
+    sid = add_source(store, settings, make_zip(tmp_path / "alpha.zip", entries), name="alpha")
+    run_checks(store, settings, [sid])
+    app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await settle(pilot)
+        await select_finding(pilot, "images.alpha")
+        await pilot.press("F")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, FixDialog) and [op for op, _ in dialog.ops] == ["flatten", "keep"]
+        next(b for b in dialog.query("RadioButton") if b.name == "keep").value = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert store.events(sid)[-1]["action"] == "fix-declined"
+        await select_finding(pilot, "images.alpha")
+        await pilot.press("F")
+        await pilot.pause()
+        app.screen.query_one("#bg", Input).value = "#102030"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    with Image.open(store.staged_dir(store.get(sid)) / "cut.png") as im:
+        assert im.mode == "RGB" and im.getpixel((5, 5)) == (16, 32, 48)
+    fixed = [e for e in store.events(sid) if e["action"] == "images-fixed"][-1]
+    assert fixed["detail"]["background"] == "#102030"
