@@ -279,34 +279,3 @@ def test_kohya_folder_token_counts_as_a_stated_trigger(tmp_path, store, settings
     sid, r = submit(store, settings, tmp_path / "b", entries)
     assert r["readme.trigger-word"]["status"] == "warn"
 
-
-def test_parallel_analysis_starts_from_a_thread_whose_stderr_has_no_descriptor(tmp_path):
-    """Inside the TUI, sys.stderr is Textual's print capture (fileno() -1) and checks run in a worker thread:
-    the process pool must still start (a fresh interpreter, so no helper process is running yet)."""
-    import subprocess
-    import sys
-
-    for i in range(4):
-        (tmp_path / f"{i}.jpg").write_bytes(image_bytes(seed=i))
-    code = f"""
-import sys, threading
-from pathlib import Path
-from pmd_tui.checks.analysis import analyse_many
-
-class Capture:
-    def write(self, text): return len(text)
-    def flush(self): pass
-    def fileno(self): return -1
-
-out = []
-def work():
-    sys.stderr = Capture()
-    out.extend(analyse_many(sorted(str(p) for p in Path({str(tmp_path)!r}).glob("*.jpg")), 10**8, workers=2))
-t = threading.Thread(target=work)
-t.start(); t.join()
-sys.stderr = sys.__stderr__
-print(sum(r["ok"] for r in out))
-"""
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                       env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-    assert r.returncode == 0 and r.stdout.split()[-1] == "4", r.stderr[-2000:]

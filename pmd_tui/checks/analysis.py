@@ -106,26 +106,27 @@ def _analyse_star(args: tuple[str, int]) -> dict:
     return analyse(*args)
 
 
-def _start_tracker_with_valid_stderr() -> None:
-    """multiprocessing's resource tracker is started with ``sys.stderr.fileno()`` among the descriptors it
-    keeps; inside the TUI that is Textual's print capture, whose fileno() is -1, and the start fails ("bad
-    value(s) in fds_to_keep"). Start it once with /dev/null as stderr instead."""
-    from multiprocessing import resource_tracker
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr.
 
+    Inside the TUI, ``sys.stderr`` is Textual's print capture, whose ``fileno()`` is -1; the tracker (started
+    on the first pool) passes that descriptor to its process, which fails with "bad value(s) in
+    fds_to_keep". So when stderr has no descriptor, the tracker starts with /dev/null as stderr.
+    """
     try:
         if sys.stderr is not None and sys.stderr.fileno() >= 0:
             return
     except (AttributeError, OSError, ValueError):
         pass
-    with _TRACKER_LOCK, open(os.devnull, "w") as devnull:
-        saved, sys.stderr = sys.stderr, devnull
+    from multiprocessing import resource_tracker
+
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
         try:
             resource_tracker.ensure_running()
         finally:
             sys.stderr = saved
-
-
-_TRACKER_LOCK = threading.Lock()
 
 
 def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None = None,
@@ -148,7 +149,7 @@ def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None =
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["pmd_tui.checks.analysis"])
-        _start_tracker_with_valid_stderr()
+    _start_resource_tracker()
     with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
         for i, r in enumerate(pool.map(_analyse_star, [(p, max_pixels) for p in paths], chunksize=chunk)):
             results.append(r)
