@@ -10,7 +10,7 @@ import threading
 from typing import Callable, Iterable
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
-from pmd_tui.checks.model import CheckContext
+from pmd_tui.checks.model import STATUSES, CheckContext
 from pmd_tui.checks.rules import consent, images, layout, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
@@ -96,8 +96,7 @@ def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pro
 
 
 def worst(findings: list[dict]) -> str:
-    order = ("pass", "info", "pending", "warn", "fail")
-    return max((f["status"] for f in findings), key=order.index, default="pass")
+    return max((f["status"] for f in findings), key=STATUSES.index, default="pass")
 
 
 def worst_counts(results: dict[int, list[dict]]) -> str:

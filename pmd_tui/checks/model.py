@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from pmd_tui.config import Settings
 
-STATUSES = ("pass", "info", "pending", "warn", "fail")
+STATUSES = ("pass", "info", "warn", "pending", "fail")  # in order of severity
 
 
 def finding(rule: str, status: str, message: str, files: list[str] | None = None, **data) -> dict:

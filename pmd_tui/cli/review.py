@@ -7,7 +7,8 @@ import click
 from pmd_tui.cli.common import Context, dump_json, handle_errors, info, resolve_ids, submission_json, tell_issue
 from pmd_tui.store import Status
 
-MARK = {"pass": "ok  ", "info": "info", "pending": "wait", "warn": "WARN", "fail": "FAIL"}
+# the same words as everywhere else (pending, not "wait"), loud when they need a look
+MARK = {"pass": "pass   ", "info": "info   ", "warn": "WARN   ", "pending": "PENDING", "fail": "FAIL   "}
 
 
 @click.command()

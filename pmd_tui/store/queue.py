@@ -16,13 +16,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import sqlite_utils
-
 from pmd_tui.errors import InputError, StateError
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
 
-SEVERITY = {"pass": 0, "info": 1, "pending": 2, "warn": 3, "fail": 4}
+
+def _import_sqlite_utils():
+    """sqlite-utils imports pandas when it is installed, only to map ``pandas.Timestamp`` columns (never used
+    here); that was about a second of every start-up. Import it with pandas hidden; pandas stays importable."""
+    import sys
+
+    if "pandas" in sys.modules:
+        import sqlite_utils
+        return sqlite_utils
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+    finally:
+        del sys.modules["pandas"]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
+
+# pass < info < warn < pending (blocks approval until a human attests or overrides) < fail
+SEVERITY = {"pass": 0, "info": 1, "warn": 2, "pending": 3, "fail": 4}
 
 EDITABLE_FIELDS = (
     "name",
@@ -128,6 +146,19 @@ class QueueStore:
             (submission_id, now(), actor, action, json.dumps(detail, ensure_ascii=False) if detail else None),
         )
 
+    def task_events(self, limit: int = 500) -> list[dict]:
+        """The latest background-task outcomes (events without a submission, action ``task-*``), oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM events WHERE submission_id IS NULL AND action LIKE 'task-%' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        out = []
+        for row in reversed(rows):
+            d = dict(row)
+            d["detail"] = json.loads(d["detail"]) if d["detail"] else {}
+            out.append(d)
+        return out
+
     def events(self, submission_id: int | None = None) -> list[dict]:
         if submission_id is None:
             rows = self.conn.execute("SELECT * FROM events ORDER BY id")
@@ -202,7 +233,7 @@ class QueueStore:
               (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image'
                  AND f.caption IS NOT NULL AND TRIM(f.caption) != '') AS captions,
               (SELECT c.status || ' ' || c.rule FROM checks c WHERE c.submission_id = s.id
-                 ORDER BY CASE c.status WHEN 'fail' THEN 4 WHEN 'warn' THEN 3 WHEN 'pending' THEN 2
+                 ORDER BY CASE c.status WHEN 'fail' THEN 4 WHEN 'pending' THEN 3 WHEN 'warn' THEN 2
                           WHEN 'info' THEN 1 ELSE 0 END DESC, c.rule LIMIT 1) AS worst
             FROM submissions s
             {"WHERE " + " AND ".join(where) if where else ""}
