@@ -8,7 +8,7 @@ from pmd_tui.cli.common import Context, dump_json, handle_errors, info, resolve_
 from pmd_tui.store import Status
 
 # the same words as everywhere else (pending, not "wait"), loud when they need a look
-MARK = {"pass": "pass   ", "info": "info   ", "warn": "WARN   ", "pending": "PENDING", "fail": "FAIL   "}
+MARK = {"pass": "pass", "info": "info", "warn": "WARN", "pending": "PENDING", "fail": "FAIL"}
 
 
 @click.command()
