@@ -276,3 +276,26 @@ def test_demo_folder_is_removed_on_sigterm_and_sighup(tmp_path, sig):
         os.close(master)
     assert proc.returncode == 128 + sig
     assert not [p for p in tmp.iterdir() if p.name.startswith("pmd-tui-demo-")]
+
+
+async def test_check_on_an_approved_submission_says_what_happened(demo):
+    store, _ = demo
+    sid = by_name(store, "rex the dog")
+    app = make_app(demo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_review(pilot, store, "rex the dog")
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert store.get(sid)["status"] == "approved"
+        assert "#1 rex the dog stays approved: the checks found nothing new that blocks it" in app.last_outcome["message"]
+        # the likeness attestation is gone (another process, an old queue): a new check sends it back
+        store.update_fields(sid, {"concept_type": "person"}, actor="t")
+        store.conn.execute("UPDATE submissions SET likeness_attestation = NULL WHERE id = ?", (sid,))
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert store.get(sid)["status"] == "checked"
+        said = app.last_outcome["message"]
+        assert "went back to checked after a new check" in said and "consent.likeness (pending)" in said
+        assert "checked" in str(app.screen.query_one("#meta").render()).splitlines()[0]

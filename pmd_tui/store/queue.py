@@ -8,6 +8,7 @@ processes can never both approve, publish or half-write the same submission.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from pmd_tui.errors import InputError, StateError
+from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
 
@@ -57,6 +58,46 @@ CONCEPT_TYPES = ("person", "style", "object", "other")
 LIKENESS_CHOICES = ("self", "public-figure", "fictional", "not-a-likeness")
 
 
+MAX_ID = 2**63 - 1  # SQLite's INTEGER; a larger id cannot exist (and would overflow the driver)
+
+
+def database_problem(path: Path, exc: sqlite3.Error) -> str:
+    """One line that says what is wrong with the queue file and what to do."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    low = msg.lower()
+    if _read_only(Path(path)):
+        why = "is read-only: the queue needs write access to the file and its folder"
+    elif "not a database" in low or "malformed" in low:
+        why = "is not a pmd-tui queue (not an SQLite database, or damaged)"
+    elif "readonly" in low or "read-only" in low:
+        why = "is read-only: the queue needs write access to the file and its folder"
+    elif "disk is full" in low or "disk i/o" in low:
+        why = "cannot be written: the disk is full or failing"
+    elif "unable to open" in low:
+        why = "cannot be opened (missing folder, no permission, or a file where a folder should be)"
+    else:
+        why = "cannot be used"
+    return f"the queue {path} {why} ({msg})"
+
+
+def _read_only(path: Path) -> bool:
+    """The file or its file system cannot be written (a read-only mount; root ignores file modes)."""
+    folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return (path.exists() and not os.access(path, os.W_OK)) or (folder.is_dir() and not os.access(folder, os.W_OK))
+
+
+def check_id(submission_id) -> int:
+    """A submission id as SQLite can store it; anything else names no submission."""
+    if isinstance(submission_id, bool) or not isinstance(submission_id, int) or not 0 < submission_id <= MAX_ID:
+        raise InputError(f"no submission with id {submission_id}")
+    return submission_id
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -68,9 +109,16 @@ class QueueStore:
         self.db_path = Path(db_path)
         self.data_dir = self.db_path.with_name(self.db_path.stem + "-files")
         self._local = threading.local()
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        if migrate:
-            self.migrate()
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            if migrate:
+                self.migrate()
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"cannot open the queue {self.db_path}: {describe_os_error(exc)}") from None
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreError(database_problem(self.db_path, exc)) from None
 
     # -- connections and transactions -------------------------------------------------------------
     @property
@@ -194,12 +242,15 @@ class QueueStore:
         return sid
 
     def get(self, submission_id: int) -> dict:
+        check_id(submission_id)
         row = self.conn.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
         if row is None:
             raise InputError(f"no submission with id {submission_id}")
         return dict(row)
 
     def exists(self, submission_id: int) -> bool:
+        if not isinstance(submission_id, int) or not 0 < submission_id <= MAX_ID:
+            return False
         return self.conn.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is not None
 
     def ids(self, status: str | Iterable[str] | None = None) -> list[int]:
@@ -357,7 +408,10 @@ class QueueStore:
         raise StateError(f"nothing to undo for {f['name']}")
 
     # -- checks ----------------------------------------------------------------------------------
-    def save_checks(self, submission_id: int, findings: list[dict], *, actor: str) -> None:
+    def save_checks(self, submission_id: int, findings: list[dict], *, actor: str,
+                    keep_status: bool = False) -> None:
+        """Replace the findings; a new, checked, approved or rejected one becomes ``checked`` unless
+        ``keep_status`` (re-judging after an edit decides the status itself); a published one stays."""
         stamp = now()
         with self.transaction():
             self.conn.execute("DELETE FROM checks WHERE submission_id = ?", (submission_id,))
@@ -377,7 +431,7 @@ class QueueStore:
             counts = {}
             for f in findings:
                 counts[f["status"]] = counts.get(f["status"], 0) + 1
-            if current != Status.PUBLISHED:
+            if current != Status.PUBLISHED and not keep_status:
                 self.transition(submission_id, Status.CHECKED, actor=actor, action="checked", counts=counts)
             else:
                 self.log(submission_id, "checked", actor, counts=counts)

@@ -13,7 +13,7 @@ from textual.screen import Screen
 
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
-from pmd_tui.store import QueueStore
+from pmd_tui.store import QueueStore, Status
 
 
 class TaskProgress(Message):
@@ -292,9 +292,25 @@ class PmdApp(App):
         from pmd_tui.checks.engine import run_checks, worst_counts
 
         def job(progress, cancel):
-            results = run_checks(self.store, self.settings, ids, cancel=cancel,
-                                 progress=lambda d, t, what: progress(d, t, what))
-            return f"checked {len(results)} submission(s): " + worst_counts(results)
+            """An approved submission is judged again: it stays approved unless a blocking finding appeared
+            that its approval did not override (then it goes back to checked); either way the summary says so."""
+            from pmd_tui.decisions import rejudge_after_edit
+
+            approved = {sid: self.store.get(sid)["name"] for sid in ids
+                        if self.store.get(sid)["status"] == Status.APPROVED}
+            lines = []
+            rest = [sid for sid in ids if sid not in approved]
+            if rest:
+                results = run_checks(self.store, self.settings, rest, cancel=cancel,
+                                     progress=lambda d, t, what: progress(d, t, what))
+                lines.append(f"checked {len(results)} submission(s): " + worst_counts(results))
+            for sid, name in approved.items():
+                if cancel.is_set():
+                    break
+                said = rejudge_after_edit(self.store, self.settings, sid, actor=self.settings.actor,
+                                          what="a new check")
+                lines.append(said or f"#{sid} {name} stays approved: the checks found nothing new that blocks it")
+            return "\n".join(lines)
 
         self.start_task("checks", job)
 

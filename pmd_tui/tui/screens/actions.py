@@ -39,6 +39,19 @@ class SubmissionActions:
     def refresh_data(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def rejudge(self, sid: int, what: str) -> str | None:
+        """An edit after approval is judged again; a change of status is said (and returned)."""
+        from pmd_tui.decisions import rejudge_after_edit
+
+        try:
+            said = rejudge_after_edit(self.app.store, self.app.settings, sid, actor=self.app.settings.actor, what=what)
+        except PmdError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
+            return None
+        if said:
+            self.app.notify(said, severity="warning", timeout=10)
+        return said
+
     def _guard(self, fn, *args, **kwargs) -> bool:
         try:
             fn(*args, **kwargs)
@@ -127,6 +140,8 @@ class SubmissionActions:
                 self.app.notify(f"attestation recorded for #{sid}")
                 if store.get(sid)["status"] in ("new", "checked"):
                     self.app.check_submissions([sid])
+                else:
+                    self.rejudge(sid, "the attestation")
                 self.refresh_data()
 
         self.app.push_screen(AttestDialog(store.get(sid)), saved)
@@ -140,6 +155,7 @@ class SubmissionActions:
         def saved(changes: dict | None) -> None:
             if changes and self._guard(store.update_fields, sid, changes, actor=self.app.settings.actor):
                 self.app.notify(f"updated #{sid}: {', '.join(changes)}")
+                self.rejudge(sid, f"the edit of {', '.join(changes)}")
                 self.refresh_data()
 
         self.app.push_screen(MetadataDialog(store.get(sid)), saved)

@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from pmd_tui.imaging.thumbs import thumbnail
 from pmd_tui.store.queue import SEVERITY
-from pmd_tui.tui.literal import literal, visible
+from pmd_tui.tui.literal import literal, one_line, visible
 from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions, footer_only
 from pmd_tui.tui.widgets import (FINDING_MARK, FINDING_STYLE, STATUS_STYLE, Column, FittedTable, StatusLine, TaskBar,
                                   TextLine)
@@ -140,7 +140,7 @@ class ReviewScreen(SubmissionActions, Screen):
         store = self.app.store
         sub = store.get(self.submission_id)
         self.sub = sub
-        self.title = f"#{sub['id']} {sub['name']}"
+        self.title = one_line(f"#{sub['id']} {sub['name']}")  # literal, one line, never markup
         self.files = store.files(self.submission_id, "image")
         self.findings = store.checks(self.submission_id)
         from pmd_tui.screening.service import results_for
@@ -400,8 +400,17 @@ class ReviewScreen(SubmissionActions, Screen):
             f.update(caption=text, caption_source="edited", caption_detail=None)
             self.notify(f"caption saved: {f['name']}", timeout=2)
             self._refresh_file_row(f)
+            self._rejudge_caption(f"the caption edit of {f['name']}")
             return True
         return False
+
+    def _rejudge_caption(self, what: str) -> None:
+        """A caption changed on an approved or published set: judged again; the header and findings follow."""
+        if self.sub["status"] in ("approved", "published") and self.rejudge(self.submission_id, what):
+            self.sub = self.app.store.get(self.submission_id)
+            self.findings = self.app.store.checks(self.submission_id)
+            self._render_findings()
+            self._render_meta()
 
     def _refresh_file_row(self, f: dict) -> None:
         self.query_one("#files", FittedTable).set_cell(str(f["id"]), "src", Text(f["caption_source"] or "none"))
@@ -422,6 +431,7 @@ class ReviewScreen(SubmissionActions, Screen):
             self._show_file(f, force=True)
             self._refresh_file_row(f)
             self.notify("caption restored", timeout=2)
+            self._rejudge_caption(f"the caption undo of {f['name']}")
 
     # -- findings ---------------------------------------------------------------------------------
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
