@@ -99,3 +99,16 @@ def rejudge_after_edit(store: QueueStore, settings: Settings, submission_id: int
                          expect=(Status.PUBLISHED,), what=what)
         return f"{name} is approved again after {what}: publish it (p, --publish-all) to update its folder"
     return None
+
+
+def recheck_after_change(store: QueueStore, settings: Settings, submission_id: int, *, actor: str,
+                         what: str) -> str | None:
+    """What every edit service calls after changing a submission: a checked one is checked again (cheap,
+    cached by content hash), an approved or published one is judged again (``rejudge_after_edit``)."""
+    status = store.get(submission_id)["status"]
+    if status == Status.CHECKED:
+        from pmd_tui.checks.engine import run_checks, worst
+
+        findings = run_checks(store, settings, [submission_id])[submission_id]
+        return f"#{submission_id} checked again after {what}: {worst(findings)}"
+    return rejudge_after_edit(store, settings, submission_id, actor=actor, what=what)
