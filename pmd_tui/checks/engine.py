@@ -10,11 +10,12 @@ import threading
 from typing import Callable, Iterable
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
-from pmd_tui.checks.model import STATUSES, CheckContext
+from pmd_tui.checks.model import CheckContext
 from pmd_tui.checks.rules import consent, images, layout, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.store import QueueStore
+from pmd_tui.store.vocabulary import worst as worst_severity
 
 RULE_MODULES = (layout, text, images, screening, consent)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
@@ -97,7 +98,7 @@ def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pro
 
 
 def worst(findings: list[dict]) -> str:
-    return max((f["status"] for f in findings), key=STATUSES.index, default="pass")
+    return worst_severity(f["status"] for f in findings)
 
 
 def worst_counts(results: dict[int, list[dict]]) -> str:

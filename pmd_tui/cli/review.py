@@ -6,7 +6,7 @@ import click
 
 from pmd_tui.cli.common import (Context, dump_json, handle_errors, info, out, resolve_ids, submission_json,
                                 tell_issue)
-from pmd_tui.store import Status
+from pmd_tui.store import CONCEPT_TYPES, LIKENESS_CHOICES, Status
 
 # the same words as everywhere else (pending, not "wait"), loud when they need a look
 MARK = {"pass": "pass", "info": "info", "warn": "WARN", "pending": "PENDING", "fail": "FAIL"}
@@ -94,7 +94,7 @@ def reject(obj: Context, submission_id, reason, notify):
 
 @click.command()
 @click.argument("submission_id", type=int)
-@click.option("--likeness", type=click.Choice(["self", "public-figure", "fictional", "not-a-likeness"]),
+@click.option("--likeness", type=click.Choice(LIKENESS_CHOICES),
               help="Who the likeness dataset shows (rule 2).")
 @click.option("--artist-ok", is_flag=True, help="The artist has not objected to training on their work (rule 3).")
 @click.pass_obj
@@ -121,7 +121,7 @@ def attest(obj: Context, submission_id, likeness, artist_ok):
 @click.command()
 @click.argument("submission_id", type=int)
 @click.option("--name")
-@click.option("--concept-type", type=click.Choice(["person", "style", "object", "other"]))
+@click.option("--concept-type", type=click.Choice(CONCEPT_TYPES))
 @click.option("--concept")
 @click.option("--trigger", "trigger_words", help="Trigger word(s), comma separated.")
 @click.option("--caption-method")

@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from pmd_tui import paths
 from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
+from pmd_tui.store.benchmark import BenchmarkRecords
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
+from pmd_tui.store.vocabulary import SEVERITY, CONCEPT_TYPES, LIKENESS_CHOICES, severity_rank, severity_rank_sql  # noqa: F401 (SEVERITY: imported from here)
 
 
 def _import_sqlite_utils():
@@ -40,9 +43,6 @@ def _import_sqlite_utils():
 
 sqlite_utils = _import_sqlite_utils()
 
-# pass < info < warn < pending (blocks approval until a human attests or overrides) < fail
-SEVERITY = {"pass": 0, "info": 1, "warn": 2, "pending": 3, "fail": 4}
-
 EDITABLE_FIELDS = (
     "name",
     "concept_type",
@@ -54,8 +54,6 @@ EDITABLE_FIELDS = (
     "issue_number",
     "readme_text",
 )
-CONCEPT_TYPES = ("person", "style", "object", "other")
-LIKENESS_CHOICES = ("self", "public-figure", "fictional", "not-a-likeness")
 
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER; a larger id cannot exist (and would overflow the driver)
@@ -102,12 +100,12 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class QueueStore:
+class QueueStore(BenchmarkRecords):
     """Thread-safe access to one queue database (one SQLite connection per thread)."""
 
     def __init__(self, db_path: str | Path, *, migrate: bool = True):
         self.db_path = Path(db_path)
-        self.data_dir = self.db_path.with_name(self.db_path.stem + "-files")
+        self.data_dir = paths.data_dir_for(self.db_path)
         self._local = threading.local()
         try:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,11 +246,6 @@ class QueueStore:
             raise InputError(f"no submission with id {submission_id}")
         return dict(row)
 
-    def exists(self, submission_id: int) -> bool:
-        if not isinstance(submission_id, int) or not 0 < submission_id <= MAX_ID:
-            return False
-        return self.conn.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is not None
-
     def ids(self, status: str | Iterable[str] | None = None) -> list[int]:
         if status is None:
             return [r[0] for r in self.conn.execute("SELECT id FROM submissions ORDER BY id")]
@@ -260,7 +253,7 @@ class QueueStore:
         q = f"SELECT id FROM submissions WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id"
         return [r[0] for r in self.conn.execute(q, statuses)]
 
-    def find_by_issue(self, issue_number: int, source_prefix: str | None = None) -> dict | None:
+    def find_by_issue(self, issue_number: int) -> dict | None:
         row = self.conn.execute(
             "SELECT * FROM submissions WHERE issue_number = ? ORDER BY id DESC LIMIT 1", (issue_number,)
         ).fetchone()
@@ -287,8 +280,7 @@ class QueueStore:
               (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image'
                  AND f.excluded) AS excluded,
               (SELECT c.status || ' ' || c.rule FROM checks c WHERE c.submission_id = s.id
-                 ORDER BY CASE c.status WHEN 'fail' THEN 4 WHEN 'pending' THEN 3 WHEN 'warn' THEN 2
-                          WHEN 'info' THEN 1 ELSE 0 END DESC, c.rule LIMIT 1) AS worst
+                 ORDER BY {severity_rank_sql("c.status")} DESC, c.rule LIMIT 1) AS worst
             FROM submissions s
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY s.created_at DESC, s.id DESC
@@ -494,7 +486,8 @@ class QueueStore:
                 self.log(submission_id, "checked", actor, counts=counts)
 
     EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested",
-                    "images-excluded", "images-restored", "images-fixed", "fix-undone")
+                    "images-excluded", "images-restored", "images-fixed", "fix-undone",
+                    "split-changed", "benchmark-edited")
 
     def changed_since_check(self, submission_id: int) -> bool:
         """True when captions, metadata or attestations changed after the latest check."""
@@ -514,7 +507,7 @@ class QueueStore:
             d["files"] = json.loads(d["files"])
             d["data"] = json.loads(d["data"]) if d["data"] else None
             out.append(d)
-        out.sort(key=lambda c: (-SEVERITY.get(c["status"], 0), c["rule"]))
+        out.sort(key=lambda c: (-severity_rank(c["status"]), c["rule"]))
         return out
 
     def _json_by_hash(self, table: str, key_column: str, key, hashes: Iterable[str]) -> dict[str, dict]:
@@ -574,7 +567,7 @@ class QueueStore:
 
     def staged_dir(self, submission: dict) -> Path:
         """The normalised kohya-layout copy the checks, captioner and publisher work on."""
-        return self.data_dir / "submissions" / submission["uid"] / "files"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "files"
 
     def history_dir(self, submission: dict) -> Path:
         """Earlier contents of fixed staged images, by content hash (what an undo restores)."""
@@ -582,4 +575,9 @@ class QueueStore:
 
     def upload_dir(self, submission: dict) -> Path:
         """The untouched original upload (kept so any normalisation can be redone or audited)."""
-        return self.data_dir / "submissions" / submission["uid"] / "upload"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "upload"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived files that can be rebuilt at any time (thumbnails)."""
+        return self.data_dir / paths.CACHE
