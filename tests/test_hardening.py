@@ -181,3 +181,318 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path, cli, small_
     r = cli("--db", db, "list")
     assert r.exit_code == 0 and "Traceback" not in r.stderr
 
+
+
+# -- intake: names, clashes, bombs, encryption, links ---------------------------------------------
+def notes_of(cli, sid) -> dict[str, str]:
+    return {n["path"]: n["detail"] for n in json.loads(cli("show", sid, "--json").stdout)["intake"]
+            if n["kind"] == "refused"}
+
+
+def test_long_names_and_a_file_folder_clash_are_refused_entries(tmp_path, cli):
+    """A 300-character name, a 5,000-character path and ``a.jpg`` next to ``a.jpg/b.jpg`` used to crash
+    intake (``File name too long``, ``FileExistsError``); now each is one refused entry."""
+    long_name, deep = "n" * 300 + ".jpg", "/".join(["d" * 100] * 50) + "/x.jpg"
+    entries = {**kohya_set(2), long_name: image_bytes(seed=3), deep: image_bytes(seed=4),
+               "a.jpg": image_bytes(seed=5), "a.jpg/b.jpg": image_bytes(seed=6),
+               "c/d.jpg": image_bytes(seed=7), "c": image_bytes(seed=8)}
+    r = cli("add", make_zip(tmp_path / "names.zip", entries))
+    assert r.exit_code == 0, r.stderr
+    refused = notes_of(cli, 1)
+    assert refused[long_name[:200]] == "a name in the path is longer than 255 bytes"
+    assert refused[deep[:200]] == "a name in the path is longer than 255 bytes" or \
+        refused[deep[:200]] == "path longer than 1024 bytes"
+    assert refused["a.jpg/b.jpg"].startswith("clashes with another entry") and refused["c"].startswith("clashes")
+    names = {f["name"] for f in json.loads(cli("show", 1, "--json").stdout)["files"]}
+    assert {"img00.jpg", "img01.jpg", "a.jpg", "d.jpg"} <= names
+    deep2 = "/".join(["e" * 200] * 6) + "/x.jpg"  # every name fits, the path does not
+    r = cli("add", make_zip(tmp_path / "deep.zip", {**kohya_set(1), deep2: image_bytes(seed=9)}))
+    assert notes_of(cli, 2)[deep2[:200]] == "path longer than 1024 bytes"
+
+
+def test_renamed_duplicates_from_deep_folders_get_names_that_fit(tmp_path, cli):
+    entries = {("f" * 120 + "/") * 2 + "same.jpg": image_bytes(seed=1), ("g" * 120 + "/") * 2 + "same.jpg": image_bytes(seed=2)}
+    r = cli("add", make_zip(tmp_path / "dupes.zip", entries))
+    assert r.exit_code == 0, r.stderr
+    names = [f["name"] for f in json.loads(cli("show", 1, "--json").stdout)["files"]]
+    assert len(names) == 2 and all(len(n.encode()) <= 255 for n in names)
+
+
+def test_a_split_zip_bomb_is_judged_as_a_whole(tmp_path, settings, store):
+    """Many entries, each under the 1 MiB floor where one entry's ratio is judged: the archive's total
+    declared size against its own size stops it before a byte is written."""
+    from pmd_tui.errors import InputError
+    from pmd_tui.intake.service import add_source
+
+    entries = {**kohya_set(1), **{f"pad/{i:04d}.bin": b"\0" * (1024**2 - 1) for i in range(60)}}
+    z = make_zip(tmp_path / "split.zip", entries)
+    assert z.stat().st_size < 400_000
+    with pytest.raises(InputError, match=r"more than 200:1 overall \(zip bomb\)"):
+        add_source(store, settings, z)
+    assert store.summaries() == [] and not (settings.data_dir / "tmp").exists()
+
+
+def _flag_local_headers_encrypted(path: Path) -> None:
+    """Set the encryption bit in every local header, leaving the central directory saying 'plain'."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            data[info.header_offset + 6] |= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_encrypted_archives_are_refused_whole(tmp_path, cli):
+    z = make_zip(tmp_path / "locked.zip", kohya_set(2), compression=zipfile.ZIP_STORED)
+    _flag_local_headers_encrypted(z)
+    r = cli("add", z)
+    one_line_error(r, "locked.zip: the archive is password-protected")
+    assert json.loads(cli("list", "--json").stdout) == []
+
+
+def test_add_each_does_not_follow_a_linked_sub_folder(tmp_path, cli):
+    outside = tmp_path / "outside"
+    for i in range(2):
+        (outside / f"secret{i}.jpg").parent.mkdir(parents=True, exist_ok=True)
+        (outside / f"secret{i}.jpg").write_bytes(image_bytes(seed=i))
+    tree = tmp_path / "collection"
+    (tree / "dog").mkdir(parents=True)
+    (tree / "dog" / "a.jpg").write_bytes(image_bytes(seed=5))
+    (tree / "link").symlink_to(outside, target_is_directory=True)
+    r = cli("add", tree, "--each")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.split() == ["1"] and "skipped link: a symbolic link" in r.stderr
+    assert [s["name"] for s in json.loads(cli("list", "--json").stdout)] == ["dog"]
+
+
+@pytest.mark.parametrize("address", [
+    "100.64.0.1", "100.100.100.200", "100.127.255.254",  # carrier-grade NAT (Alibaba's metadata service)
+    "[2002:7f00:1::1]", "[2002:a9fe:a9fe::]", "[2002:c0a8:101::1]", "[2002:a00:1::]",  # 6to4 of 127/8, 169.254/16, ...
+    "[::ffff:10.0.0.1]", "[64:ff9b::a9fe:a9fe]", "[2001:0:4136:e378:8000:63bf:f5ff:fffe]",  # mapped, NAT64, Teredo
+    "0.0.0.0", "192.0.0.1", "198.18.0.1", "240.0.0.1",
+])
+def test_internal_addresses_in_every_form_are_refused(address, monkeypatch):
+    from pmd_tui.errors import InputError
+    from pmd_tui.intake.download import check_url
+
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    with pytest.raises(InputError, match="private or loopback"):
+        check_url(f"http://{address}/set.zip")
+    check_url("http://8.8.8.8/set.zip")  # a public address passes (an IP literal needs no DNS)
+    check_url("http://[2606:4700::1111]/set.zip")
+
+
+def test_credentials_in_a_link_are_never_echoed(web, tmp_path, cli, store, monkeypatch):
+    url = web.add_file("/set.zip", b"", status=404).replace("http://", "http://maint:s3cr3t-token@")
+    r = cli("add", url)
+    one_line_error(r, "HTTP 404")
+    assert "s3cr3t" not in r.stderr + r.stdout and "maint" not in r.stderr
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    r = cli("add", url)
+    one_line_error(r, "private or loopback")
+    assert "s3cr3t" not in r.stderr
+    good = web.add_file("/good.zip", make_zip(tmp_path / "g.zip", kohya_set(1)).read_bytes())
+    monkeypatch.setenv("PMD_ALLOW_PRIVATE_URLS", "1")
+    r = cli("add", good.replace("http://", "http://maint:s3cr3t-token@"))
+    assert r.exit_code == 0, r.stderr
+    assert "s3cr3t" not in r.stderr and "s3cr3t" not in store.get(1)["source"]
+
+
+@pytest.fixture
+def web():
+    from tests.fakeweb import FakeWeb
+
+    server = FakeWeb()
+    yield server
+    server.stop()
+
+
+class _Api:
+    """A GitHub-shaped API whose answers each test shapes: endless pages, a next page on another origin,
+    an object where a list belongs."""
+
+    def __init__(self, pages):
+        from http.server import ThreadingHTTPServer
+        import threading
+
+        from tests.httpfake import JsonHandler
+
+        api = self
+        self.requests: list[tuple[str, str | None]] = []
+        self.pages = pages  # (path, query) -> (body, next url or None)
+
+        class Handler(JsonHandler):
+            def do_GET(self):
+                api.requests.append((self.path, self.headers.get("Authorization")))
+                body, nxt = api.pages(self.path)
+                self._send(200, body, {"Link": f'<{nxt}>; rel="next"'} if nxt else {})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def apis():
+    made = []
+    yield lambda pages: made.append(_Api(pages)) or made[-1]
+    for a in made:
+        a.stop()
+
+
+def test_sync_stops_at_a_page_limit(apis, cli, monkeypatch):
+    from pmd_tui.intake.github import MAX_PAGES
+
+    api = apis(lambda path: ([], f"{api.url}/repos/o/r/issues?page={len(api.requests) + 1}"))
+    monkeypatch.setenv("GITHUB_API_URL", api.url)
+    r = cli("sync", "--github", "o/r")
+    one_line_error(r, f"more than {MAX_PAGES} pages")
+    assert len(api.requests) == MAX_PAGES
+
+
+def test_sync_never_sends_the_token_to_another_origin(apis, cli, monkeypatch):
+    other = apis(lambda path: ([], None))
+    api = apis(lambda path: ([], f"{other.url}/repos/o/r/issues?page=2"))
+    monkeypatch.setenv("GITHUB_API_URL", api.url)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    r = cli("sync", "--github", "o/r")
+    one_line_error(r, "points to another server")
+    assert api.requests and all(auth == "Bearer ghp_secret" for _, auth in api.requests)
+    assert other.requests == []  # not even asked, let alone with the token
+
+
+def test_sync_with_an_object_where_a_list_belongs_is_one_line(apis, cli, monkeypatch):
+    api = apis(lambda path: ({"message": "Moved Permanently", "url": "x"}, None))
+    monkeypatch.setenv("GITHUB_API_URL", api.url)
+    one_line_error(cli("sync", "--github", "o/r"), "expected a list, got an object: Moved Permanently")
+
+
+def test_one_bad_submission_never_blocks_the_channel(web, tmp_path, cli, store, monkeypatch):
+    """An issue whose zip used to crash intake (a 300-character name) is taken in without that entry,
+    and the issues after it are synced too."""
+    monkeypatch.setenv("GITHUB_API_URL", web.url)
+    repo = "o/r"
+    bad = make_zip(tmp_path / "bad.zip", {"n" * 300 + ".jpg": image_bytes(seed=1), "a.jpg": image_bytes(seed=2),
+                                          "a.jpg/b.jpg": image_bytes(seed=3)})
+    locked = make_zip(tmp_path / "locked.zip", kohya_set(1), compression=zipfile.ZIP_STORED)
+    _flag_local_headers_encrypted(locked)
+    good = make_zip(tmp_path / "good.zip", kohya_set(2))
+    for n, (title, z) in enumerate((("bad", bad), ("locked", locked), ("good", good)), 1):
+        web.add_issue(repo, n, title, web.add_file(f"/user-attachments/files/{n}/{z.name}", z.read_bytes()))
+    r = cli("sync", "--github", repo)
+    assert r.exit_code == 0, r.stderr
+    assert "FAIL  issue #2 'locked': locked.zip: the archive is password-protected" in r.stderr
+    assert sorted(s["name"] for s in store.summaries()) == ["bad", "good"]
+    r = cli("sync", "--github", repo)
+    assert r.exit_code == 0 and "2 already known" in r.stderr
+
+
+# -- processes and left-overs ---------------------------------------------------------------------
+def test_importing_the_analysis_leaves_pillows_bomb_limit_alone():
+    import sys
+
+    code = ("from PIL import Image; before = Image.MAX_IMAGE_PIXELS\n"
+            "import pmd_tui.checks.analysis, pmd_tui.checks.engine, pmd_tui.cli\n"
+            "print(before == Image.MAX_IMAGE_PIXELS and Image.MAX_IMAGE_PIXELS is not None)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.stdout.strip() == "True", r.stderr
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in state and "\nState:\tX" not in state
+
+
+WORKERS_SCRIPT = """
+import multiprocessing, sys, time
+from pmd_tui.checks.analysis import analyse_many
+
+def on_result(done, total):
+    if done == 1:
+        print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+        time.sleep(120)  # killed here, while the workers still have work queued
+
+analyse_many(sys.argv[1:], 10**9, workers=2, on_result=on_result)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_analysis_workers_die_with_a_killed_parent(tmp_path):
+    import signal
+    import sys
+    import time
+
+    paths = []
+    for i in range(24):
+        p = tmp_path / f"i{i}.png"
+        p.write_bytes(image_bytes(size=(300, 300), seed=i, fmt="PNG"))
+        paths.append(str(p))
+    proc = subprocess.Popen([sys.executable, "-c", WORKERS_SCRIPT, *paths], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    try:
+        workers = [int(x) for x in proc.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(w) for w in workers)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(w)], "analysis workers outlived their parent"
+    finally:
+        proc.kill()
+        for w in workers if "workers" in locals() else ():
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+
+
+ADD_SCRIPT = """
+import sys, time
+from pathlib import Path
+from pmd_tui.config import load_settings
+from pmd_tui.intake import service
+from pmd_tui.store import QueueStore
+
+settings = load_settings(sys.argv[1])
+real_stage = service._stage
+
+def slow_stage(unpacked, staged):
+    print("staging", flush=True)
+    time.sleep(120)  # killed here, with the extraction folder full
+
+service._stage = slow_stage
+service.add_source(QueueStore(settings.db_path), settings, sys.argv[2])
+"""
+
+
+def test_extraction_folders_of_a_killed_add_are_swept_by_the_next(tmp_path, store, settings):
+    """``kill -9`` during ``add`` leaves the extraction folder; the next intake removes it (its lock died
+    with the process), while a running intake's folder is left alone."""
+    import signal
+    import sys
+
+    from pmd_tui.intake.service import add_source, work_folder
+
+    z = make_zip(tmp_path / "s.zip", kohya_set(3))
+    proc = subprocess.Popen([sys.executable, "-c", ADD_SCRIPT, str(settings.db_path), str(z)], stdout=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parent.parent,
+                            env={**os.environ, "PMD_CONFIG": str(tmp_path / "none.toml")})
+    assert proc.stdout.readline().strip() == "staging"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    tmp_root = settings.data_dir / "tmp"
+    left = [p for p in tmp_root.iterdir() if p.is_dir()]
+    assert len(left) == 1 and any(left[0].rglob("*.jpg"))
+    with work_folder(settings.data_dir) as (_uid, busy):  # another intake, still running
+        (busy / "x").write_text("in use")
+        add_source(store, settings, z)
+        assert not left[0].exists()
+        assert (busy / "x").exists()
+    assert not tmp_root.exists()

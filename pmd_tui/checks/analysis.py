@@ -9,13 +9,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
 import imagehash
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image
 
 from pmd_tui.checks.rules.upscale import upscale_scores
 
@@ -24,10 +25,8 @@ ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 
-# Never let Pillow decide a bomb for us (it would warn, or raise at its own limit): we check the
-# declared size against our configurable limit before any pixel is allocated.
-Image.MAX_IMAGE_PIXELS = None
-ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow's own bomb limit (MAX_IMAGE_PIXELS) stays as the process has it: analyse() compares the declared
+# size with our configurable limit before any pixel is allocated, and Pillow's warning is silenced there.
 
 
 def _bit_depth(path: str, im: Image.Image) -> int:
@@ -105,6 +104,20 @@ def _analyse_star(args: tuple[str, int]) -> dict:
     return analyse(*args)
 
 
+def _die_with_parent() -> None:
+    """In each worker: exit as soon as the process that started it is gone (``kill -9`` of a ``check``
+    would otherwise leave workers blocked on their task queue for ever)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.25)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None = None,
                  on_result: Callable[[int, int], None] | None = None) -> list[dict]:
     """Analyse in parallel on every core; order of results matches ``paths``."""
@@ -125,7 +138,8 @@ def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None =
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["pmd_tui.checks.analysis"])
-    with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx,
+                             initializer=_die_with_parent) as pool:
         for i, r in enumerate(pool.map(_analyse_star, [(p, max_pixels) for p in paths], chunksize=chunk)):
             results.append(r)
             if on_result:
