@@ -302,6 +302,7 @@ def web():
     from tests.fakeweb import FakeWeb
 
     server = FakeWeb()
+    server.server.handle_error = lambda *a: None  # a client that hangs up early is not our CLI's traceback
     yield server
     server.stop()
 
@@ -328,6 +329,7 @@ class _Api:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *a: None
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -496,3 +498,280 @@ def test_extraction_folders_of_a_killed_add_are_swept_by_the_next(tmp_path, stor
         assert not left[0].exists()
         assert (busy / "x").exists()
     assert not tmp_root.exists()
+
+
+# -- location metadata ------------------------------------------------------------------------------
+GPS = {1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)}
+XMP_GPS = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="52,31.2N" '
+           b'exif:GPSLongitude="13,24.6E"/></rdf:RDF></x:xmpmeta>')
+XMP_PLAIN = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+             b'<rdf:Description xmlns:xmpNote="http://ns.adobe.com/xmp/note/" '
+             b'xmpNote:HasExtendedXMP="0123456789ABCDEF0123456789ABCDEF"/></rdf:RDF></x:xmpmeta>')
+
+
+def _gps_exif():
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"
+    exif.get_ifd(0x8825).update(GPS)
+    return exif
+
+
+def _app1(payload: bytes) -> bytes:
+    import struct
+
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def jpeg_with_fill_bytes() -> bytes:
+    """EXIF GPS in APP1, with legal 0xFF fill bytes before the APP1 marker and before the next one."""
+    import io
+
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(image_bytes((320, 240), seed=1)))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=_gps_exif())
+    data = buf.getvalue()
+    i = data.index(b"\xff\xe1")
+    data = data[:i] + b"\xff\xff\xff" + data[i:]
+    j = data.index(b"\xff\xdb")
+    return data[:j] + b"\xff\xff" + data[j:]
+
+
+def jpeg_with_xmp(extended: bool) -> bytes:
+    data = image_bytes((320, 240), seed=2)
+    if extended:  # location only in the extended part, the main packet points to it
+        import struct
+
+        body = XMP_GPS
+        ext = (b"http://ns.adobe.com/xmp/extension/\x00" + b"0123456789ABCDEF0123456789ABCDEF"
+               + struct.pack(">II", len(body), 0) + body)
+        segments = _app1(b"http://ns.adobe.com/xap/1.0/\x00" + XMP_PLAIN) + _app1(ext)
+    else:
+        segments = _app1(b"http://ns.adobe.com/xap/1.0/\x00" + XMP_GPS)
+    return data[:2] + segments + data[2:]
+
+
+def png_with_raw_exif_profile(compressed: bool = True) -> bytes:
+    """ImageMagick's way: the EXIF block hex-encoded in a 'Raw profile type exif' text chunk (zTXt)."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    payload = _gps_exif().tobytes()
+    hexed = payload.hex()
+    text = f"\nexif\n{len(payload):8d}\n" + "\n".join(hexed[i:i + 72] for i in range(0, len(hexed), 72)) + "\n"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type exif", text, zip=compressed)
+    im = Image.open(io.BytesIO(image_bytes((320, 240), seed=3, fmt="PNG")))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def png_with_compressed_xmp() -> bytes:
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", XMP_GPS.decode(), zip=True)
+    im = Image.open(io.BytesIO(image_bytes((320, 240), seed=4, fmt="PNG")))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def webp_with_xmp() -> bytes:
+    import io
+
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(image_bytes((320, 240), seed=5, fmt="PNG")))
+    buf = io.BytesIO()
+    im.save(buf, "WEBP", lossless=True, xmp=XMP_GPS, exif=_gps_exif())
+    return buf.getvalue()
+
+
+LOCATED = {"fill.jpg": jpeg_with_fill_bytes, "xmp.jpg": lambda: jpeg_with_xmp(False),
+           "extxmp.jpg": lambda: jpeg_with_xmp(True), "raw-exif.png": png_with_raw_exif_profile,
+           "raw-exif-text.png": lambda: png_with_raw_exif_profile(False), "xmp.png": png_with_compressed_xmp,
+           "xmp.webp": webp_with_xmp}
+
+
+def _pixels(data: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.mark.parametrize("name", sorted(LOCATED))
+def test_location_is_found_and_removed_in_every_container(name):
+    import numpy as np
+
+    from pmd_tui.imaging.metadata import independent_location_check, location_sources, strip_location
+
+    data = LOCATED[name]()
+    assert location_sources(data), name
+    assert independent_location_check(data), f"the independent reader misses the location in {name}"
+    out = strip_location(data)
+    assert out is not None
+    assert location_sources(out) == [] and independent_location_check(out) == [], name
+    assert np.array_equal(_pixels(out), _pixels(data))  # pixels untouched
+    if name.endswith(".jpg"):  # the compressed scan is copied byte for byte
+        assert out[out.index(b"\xff\xda"):] == data[data.index(b"\xff\xda"):]
+
+
+def test_published_files_carry_no_location_read_back_independently(tmp_path, cli):
+    from pmd_tui.imaging.metadata import independent_location_check
+
+    entries = {name: make() for name, make in LOCATED.items()}
+    entries.update({f"{n.rsplit('.', 1)[0]}.txt": f"ohwx photo {n}" for n in LOCATED})
+    entries["readme.txt"] = "Trigger word: ohwx\nCaptioning method: by hand\n"
+    cli("add", make_zip(tmp_path / "gps.zip", entries))
+    r = cli("check", "1", "--json")
+    gps = next(c for c in json.loads(r.stdout)["checks"] if c["rule"] == "images.gps-metadata")
+    assert gps["status"] == "warn" and sorted(gps["files"]) == sorted(LOCATED)
+    assert cli("approve", "1", "--override", "test").exit_code == 0
+    out = tmp_path / "published"
+    r = cli("publish", "1", "--to", out)
+    assert r.exit_code == 0, r.stderr
+    published = [p for p in out.rglob("*") if p.suffix in (".jpg", ".png", ".webp")]
+    assert sorted(p.name for p in published) == sorted(LOCATED)
+    for p in published:
+        assert independent_location_check(p.read_bytes()) == [], p.name
+
+
+def test_an_image_whose_location_cannot_be_removed_is_not_published(tmp_path, store, settings, monkeypatch):
+    """The read-back is a guard of its own: if the stripper misses something, nothing is published."""
+    from tests.test_publish import approved
+    from pmd_tui.errors import PmdError
+    from pmd_tui.publish import bundle
+    from pmd_tui.publish.service import publish
+
+    sid = approved(store, settings, tmp_path, gps=True)
+    monkeypatch.setattr(bundle, "strip_location", lambda data: None)  # a stripper that misses it
+    with pytest.raises(PmdError, match="location metadata could not be removed"):
+        publish(store, settings, [sid], to_dir=str(tmp_path / "out"))
+    assert store.get(sid)["status"] == "approved"
+    assert not list((tmp_path / "out").rglob("*.jpg"))
+
+
+# -- publishing: shared files, failed reads, full disks -------------------------------------------------
+@pytest.fixture
+def hub(monkeypatch):
+    import huggingface_hub.constants as c
+
+    from tests.fakehub import FakeHub
+
+    server = FakeHub().start()
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("HF_TOKEN", "hf_write")
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setattr(c, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", False)
+    yield server
+    server.stop()
+
+
+def test_a_failed_read_of_stats_json_stops_the_publish(hub, store, settings, tmp_path):
+    """HTTP 500 on stats.json (``LocalEntryNotFoundError`` is a subclass of ``EntryNotFoundError``) used to
+    read as 'no datasets': the card and stats.json lost every dataset not in this queue."""
+    from tests.test_publish import REPO, approved, publish
+
+    from pmd_tui.errors import NetworkError
+
+    first = approved(store, settings, tmp_path, name="First set", issue=1)
+    publish(store, settings, [first])
+    stats = json.loads(hub.files(REPO)["stats.json"])
+    stats["datasets"]["from-another-queue"] = {**stats["datasets"]["first-set"], "name": "From another queue"}
+    hub.push(REPO, {"stats.json": json.dumps(stats).encode()})
+    before = dict(hub.files(REPO))
+    commits = len(hub.commits(REPO))
+    second = approved(store, settings, tmp_path, name="Second set", issue=2)
+    hub.fail("resolve", *["500"] * 20)
+    with pytest.raises(NetworkError, match="reading stats.json .* failed"):
+        publish(store, settings, [second])
+    assert len(hub.commits(REPO)) == commits and hub.files(REPO) == before
+    assert store.get(second)["status"] == "approved"
+    hub.failures.clear()
+    publish(store, settings, [second])
+    after = json.loads(hub.files(REPO)["stats.json"])["datasets"]
+    assert set(after) == {"first-set", "from-another-queue", "second-set"}
+
+
+def test_a_damaged_stats_json_stops_the_publish(store, settings, tmp_path):
+    from tests.test_publish import approved
+
+    from pmd_tui.errors import PmdError
+    from pmd_tui.publish.service import publish
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stats.json").write_text('{"datasets": {"kept": {')
+    sid = approved(store, settings, tmp_path)
+    with pytest.raises(PmdError, match="stats.json cannot be read"):
+        publish(store, settings, [sid], to_dir=str(out))
+    assert (out / "stats.json").read_text() == '{"datasets": {"kept": {'
+
+
+def _publish_in_child(db, sid, out, barrier):
+    from pmd_tui.config import load_settings
+    from pmd_tui.publish.service import publish
+    from pmd_tui.store import QueueStore
+
+    settings = load_settings(db)
+    store = QueueStore(db)
+    barrier.wait()
+    publish(store, settings, [sid], to_dir=out)
+
+
+def test_parallel_publishes_to_one_folder_lose_no_dataset(tmp_path, store, settings):
+    import multiprocessing
+
+    from tests.test_publish import approved
+
+    n = 8
+    ids = [approved(store, settings, tmp_path, name=f"Set {i}", issue=i + 1, n=1) for i in range(n)]
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(n)
+    procs = [ctx.Process(target=_publish_in_child, args=(str(settings.db_path), sid, str(out), barrier)) for sid in ids]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * n
+    listed = json.loads((out / "stats.json").read_text())["datasets"]
+    assert sorted(listed) == sorted(f"set-{i}" for i in range(n))
+    card = (out / "README.md").read_text()
+    assert all(f"set-{i}" in card for i in range(n))
+
+
+def test_a_full_disk_while_publishing_to_a_folder_leaves_no_hidden_left_overs(tmp_path, store, settings, cli,
+                                                                            small_disk):
+    from tests.test_publish import approved
+
+    small = approved(store, settings, tmp_path, name="Small", issue=1, n=1)
+    out = small_disk / "out"
+    assert cli("publish", small, "--to", out).exit_code == 0
+    stats = (out / "stats.json").read_bytes()
+    entries = {f"big{i}.png": image_bytes(size=(700, 700), seed=i, fmt="PNG") for i in range(5)}
+    cli("add", make_zip(tmp_path / "big.zip", entries, compression=zipfile.ZIP_STORED), "--name", "Big")
+    big = max(store.ids())
+    assert cli("approve", big, "--override", "t").exit_code == 2  # not checked yet
+    cli("check", big)
+    assert cli("approve", big, "--override", "t").exit_code == 0
+    r = cli("publish", big, "--to", out)
+    one_line_error(r, "No space left on device")
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "small", "stats.json"]
+    assert (out / "stats.json").read_bytes() == stats
+    assert store.get(big)["status"] == "approved"

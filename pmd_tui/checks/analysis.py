@@ -20,7 +20,7 @@ from PIL import Image
 
 from pmd_tui.checks.rules.upscale import upscale_scores
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: location found in XMP, extended XMP and PNG raw profiles too
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
@@ -44,17 +44,13 @@ def _bit_depth(path: str, im: Image.Image) -> int:
     return 8
 
 
-def _has_location(im: Image.Image, exif: Image.Exif) -> bool:
-    try:
-        gps = exif.get_ifd(GPS_IFD)
-    except Exception:
-        gps = {}
-    if any(k in gps for k in (1, 2, 3, 4)):  # latitude / longitude refs and values
-        return True
-    xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp") or b""
-    if isinstance(xmp, str):
-        xmp = xmp.encode("utf-8", "ignore")
-    return b"GPSLatitude" in xmp or b"GPSLongitude" in xmp
+def _has_location(path: str) -> bool:
+    """Location metadata by the container-aware parsers publishing strips with (EXIF GPS, XMP and extended
+    XMP, PNG text chunks and ImageMagick's raw EXIF profiles)."""
+    from pmd_tui.imaging.metadata import location_sources
+
+    with open(path, "rb") as f:
+        return bool(location_sources(f.read()))
 
 
 def analyse(path: str, max_pixels: int) -> dict:
@@ -75,7 +71,7 @@ def analyse(path: str, max_pixels: int) -> dict:
                 exif = im.getexif()
                 orientation = exif.get(ORIENTATION)
                 out["orientation"] = int(orientation) if orientation else 1
-                out["gps"] = _has_location(im, exif)
+                out["gps"] = _has_location(path)
                 out["frames"] = int(getattr(im, "n_frames", 1) or 1)
                 out["animated"] = bool(getattr(im, "is_animated", False))
                 out["cmyk"] = im.mode == "CMYK"
@@ -94,6 +90,16 @@ def analyse(path: str, max_pixels: int) -> dict:
         out["phash"] = str(imagehash.phash(small))
         out["upscale"] = upscale_scores(np.asarray(gray, dtype=np.float32))
         out["ok"] = True
+    except Image.DecompressionBombError:  # Pillow's own limit, met at open: read the size from the header
+        from pmd_tui.imaging.probe import open_header
+
+        try:
+            with open_header(path) as im:
+                w, h = im.size
+            out.update(width=w, height=h, format=im.format, mode=im.mode)
+            out["error"] = f"{w}x{h} is {w * h:,} pixels, over the limit of {max_pixels:,}"
+        except Exception:
+            out["error"] = f"over the limit of {max_pixels:,} pixels"
     except Exception as exc:  # a bad image is a finding, never a crash
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         out["error"] = f"cannot decode: {msg}"
