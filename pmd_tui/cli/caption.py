@@ -61,6 +61,8 @@ def caption_cmd(obj: Context, ids, all_pending, model, task, trigger, no_trigger
         raise SystemExit(130)
     for line in report.failed:
         info(f"  not captioned: {line}")
+    for line in report.reopened:
+        info(line)
     if not report.captioned and not report.failed:
         info("every image already has a caption")
         return

@@ -312,10 +312,6 @@ def strip_location(data: bytes) -> bytes | None:
         return None
 
 
-def has_location(data: bytes) -> bool:
-    return bool(location_sources(data))
-
-
 def independent_location_check(data: bytes) -> list[str]:
     """Location found by another reader than the parsers above: Pillow's EXIF (which also reads PNG raw
     profiles), every metadata value Pillow exposes (JPEG APP segments, PNG text, decompressed by Pillow)

@@ -68,7 +68,7 @@ def _publish_bundle(store: QueueStore, settings: Settings, target, sub: dict, bu
     submission_id = sub["id"]
     datasets = {**target.remote_datasets(), **_local_datasets(store, target.label), bundle.folder: bundle.stats}
     desired = bundle.paths()
-    desired["README.md"] = render_card(datasets, target.repo).encode("utf-8")
+    desired["README.md"] = render_card(datasets).encode("utf-8")
     desired["stats.json"] = render_stats(datasets).encode("utf-8")
     plan = target.plan(desired, bundle.folder)
     result = PublishResult(submission_id, sub["name"], bundle.folder, "would-publish", plan,
