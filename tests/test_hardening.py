@@ -775,3 +775,87 @@ def test_a_full_disk_while_publishing_to_a_folder_leaves_no_hidden_left_overs(tm
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "small", "stats.json"]
     assert (out / "stats.json").read_bytes() == stats
     assert store.get(big)["status"] == "approved"
+
+
+# -- near duplicates that scale ---------------------------------------------------------------------------
+def test_near_duplicate_search_counts_exactly_like_all_pairs():
+    import itertools
+    import random
+
+    from pmd_tui.checks.neardup import find_near_duplicates
+
+    rng = random.Random(7)
+    centre = rng.getrandbits(64)
+    hashes = []
+    for i in range(600):  # a third near the centre (1-3 bits off), the rest random
+        h = centre
+        if i % 3 == 0:
+            for b in rng.sample(range(64), rng.randint(1, 3)):
+                h ^= 1 << b
+        else:
+            h = rng.getrandbits(64)
+        hashes.append((f"i{i}.jpg", h))
+    hashes += [("copy-a.jpg", centre), ("copy-b.jpg", centre)]
+    brute = [(a, b) for (a, x), (b, y) in itertools.combinations(hashes, 2) if (x ^ y).bit_count() <= 6]
+    r = find_near_duplicates(hashes, 6)
+    assert r.pair_count == len(brute) and not r.truncated
+    assert sorted(r.files) == sorted({n for p in brute for n in p})
+    assert len(r.pairs) == 100 and all((x ^ y).bit_count() == d for (a, b, d) in r.pairs
+                                       for x, y in [(dict(hashes)[a], dict(hashes)[b])])
+
+
+def test_6000_tiny_images_are_not_quadratic_and_the_finding_stays_small(tmp_path, store, settings):
+    """The reproduction: thousands of tiny distinct PNGs whose perceptual hashes are nearly all alike used to
+    take a minute, gigabytes and store 18 M pairs (594 MB of JSON). Now the check and `show --json` stay fast
+    and the stored finding small, with the exact pair count."""
+    import time
+
+    from pmd_tui.checks.model import CheckContext
+    from pmd_tui.checks.rules import images as image_rules
+
+    n = 6000
+    analyses = {f"t{i:04d}.png": {"ok": True, "phash": f"{(0x8000000000000000 | (i % 7)):016x}", "width": 8,
+                                   "height": 8} for i in range(n)}
+    ctx = CheckContext(submission={}, files=[{"name": k, "sha256": k, "kind": "image"} for k in analyses],
+                       notes=[], settings=settings, analyses=analyses)
+    start = time.monotonic()
+    near = next(f for f in image_rules.check(ctx) if f["rule"] == "images.near-duplicate")
+    took = time.monotonic() - start
+    assert near["status"] == "warn" and near["data"]["pair_count"] == n * (n - 1) // 2
+    assert len(json.dumps(near)) < 200_000 and len(near["data"]["pairs"]) == 100
+    assert took < 10, took
+
+
+def test_an_edit_after_approval_naming_an_opted_out_artist_is_never_published(tmp_path, cli, monkeypatch):
+    """The issue's reproduction: approve, then ``edit --trigger "<opted-out artist> style"``, then publish."""
+    cfg = tmp_path / "opt-out.toml"
+    cfg.write_text('opt_out_artists = ["Jane Q. Painter"]\n')
+    monkeypatch.setenv("PMD_CONFIG", str(cfg))
+    assert cli("add", make_zip(tmp_path / "ink.zip", kohya_set(2)), "--name", "Ink").exit_code == 0
+    assert cli("attest", "1", "--likeness", "not-a-likeness", "--artist-ok").exit_code == 0
+    cli("check", "1")
+    assert cli("approve", "1").exit_code == 0
+    r = cli("edit", "1", "--trigger", "Jane Q. Painter style")
+    assert r.exit_code == 0, r.stderr
+    shown = json.loads(cli("show", "1", "--json").stdout)
+    assert shown["status"] == "checked"
+    assert next(c for c in shown["checks"] if c["rule"] == "consent.artist")["status"] == "fail"
+    r = cli("publish", "1", "--to", tmp_path / "out")
+    one_line_error(r, "only approved submissions are published")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.jpg"))
+
+
+def test_what_is_patched_or_private_is_pinned():
+    """httpx's pool and textual-image's terminal module are private API: an upgrade must be a decision."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    meta = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    reqs = {Requirement(r).name.lower(): Requirement(r) for r in meta["project"]["dependencies"]}
+    for name in ("httpx", "httpcore", "textual-image"):
+        assert name in reqs, f"{name} is used directly but not declared"
+        assert any(s.operator in ("<", "==", "~=") for s in reqs[name].specifier), f"{name} has no upper bound"
+    build = [Requirement(r) for r in meta["build-system"]["requires"]]
+    setuptools = next(r for r in build if r.name == "setuptools")
+    assert not setuptools.specifier.contains("76.9") and setuptools.specifier.contains("77.0")
