@@ -32,9 +32,21 @@ async def _select(pilot, name: str) -> None:
 
 
 async def _settle(pilot) -> None:
+    """Wait until the screen stops changing: workers done, then the same picture twice in a row.
+
+    A preview worker hands its image to the UI thread, which mounts and lays it out over the next frames;
+    on a busy machine one pause was not always enough (the approve-override snapshot failed now and then)."""
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
+    previous = None
+    for _ in range(40):
+        await pilot.app.workers.wait_for_complete()
+        picture = pilot.app.export_screenshot()
+        if picture == previous:
+            return
+        previous = picture
+        await pilot.pause(0.05)
 
 
 async def queue(pilot) -> None:
