@@ -180,8 +180,7 @@ def _demo_template() -> Path:
         settings = load_settings(root / "demo.db", root / "config.toml")
         store = QueueStore(settings.db_path)
         build_demo_queue(store, settings, root)
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        store.close()
+        store.close()  # the last connection closing writes the WAL into demo.db: the file alone is the queue
         _TEMPLATE.append(root)
     return _TEMPLATE[0]
 
