@@ -17,14 +17,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import sqlite_utils
-
 from pmd_tui import paths
 from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
 from pmd_tui.store.benchmark import BenchmarkRecords
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
 from pmd_tui.store.vocabulary import SEVERITY, CONCEPT_TYPES, LIKENESS_CHOICES, severity_rank, severity_rank_sql  # noqa: F401 (SEVERITY: imported from here)
+
+
+def _import_sqlite_utils():
+    """sqlite-utils imports pandas when it is installed, only to map ``pandas.Timestamp`` columns (never used
+    here); that was about a second of every start-up. Import it with pandas hidden; pandas stays importable."""
+    import sys
+
+    if "pandas" in sys.modules:
+        import sqlite_utils
+        return sqlite_utils
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+    finally:
+        del sys.modules["pandas"]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 EDITABLE_FIELDS = (
     "name",
@@ -174,6 +191,19 @@ class QueueStore(BenchmarkRecords):
             "INSERT INTO events (submission_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
             (submission_id, now(), actor, action, json.dumps(detail, ensure_ascii=False) if detail else None),
         )
+
+    def task_events(self, limit: int = 500) -> list[dict]:
+        """The latest background-task outcomes (events without a submission, action ``task-*``), oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM events WHERE submission_id IS NULL AND action LIKE 'task-%' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        out = []
+        for row in reversed(rows):
+            d = dict(row)
+            d["detail"] = json.loads(d["detail"]) if d["detail"] else {}
+            out.append(d)
+        return out
 
     def events(self, submission_id: int | None = None) -> list[dict]:
         if submission_id is None:
