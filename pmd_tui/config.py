@@ -30,6 +30,10 @@ DEFAULT_FACE_MODEL = "opencv/face_detection_yunet/face_detection_yunet_2023mar.o
 # the feature models of `pmd-tui score` (DreamBooth's subject and prompt fidelity)
 DEFAULT_DINO_MODEL = "facebook/dino-vits16"
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
+# OpenCV's SFace (opencv_zoo, Apache-2.0): face identity embeddings, aligned on YuNet's landmarks
+DEFAULT_FACE_RECOGNIZER = "opencv/face_recognition_sface/face_recognition_sface_2021dec.onnx"
+# SFace's published cosine-similarity threshold for "same person" (opencv_zoo's benchmark on LFW)
+SFACE_COSINE_THRESHOLD = 0.363
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -65,6 +69,10 @@ class Settings:
     nsfw_model: StrictStr = DEFAULT_NSFW_MODEL  # "off" disables SFW screening
     nsfw_threshold: StrictFloat = 0.8
     face_model: StrictStr = DEFAULT_FACE_MODEL  # "off" disables face detection
+    face_recognizer: StrictStr = DEFAULT_FACE_RECOGNIZER  # "off" disables identity embeddings
+    identity_threshold: StrictFloat = SFACE_COSINE_THRESHOLD  # cosine similarity at or above: the same person
+    bystander_min_size: StrictFloat = 0.08  # other faces this tall (share of the short side) are reported (info)
+    bystander_warn_size: StrictFloat = 0.15  # ... and from this height on they are a warn
     opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
     notify: StrictBool = False  # comment decisions on the submission's issue by default
     dino_model: StrictStr = DEFAULT_DINO_MODEL  # pmd-tui score: subject fidelity, FD/KID features
@@ -126,9 +134,6 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
     if "db" in data and not isinstance(data["db"], str):
         raise InputError(f"config file {cfg_path}: db should be string, not {data['db']!r}")
     db_path = Path(db or os.environ.get("PMD_DB") or data.get("db") or default_db_path()).expanduser()
-    dino_model: StrictStr = DEFAULT_DINO_MODEL  # pmd-tui score: subject fidelity, FD/KID features
-    clip_model: StrictStr = DEFAULT_CLIP_MODEL  # pmd-tui score: CLIP-I, CLIP-T
-    publish_scores: StrictBool = False  # write scores.json beside stats.json when publishing
     opt_out = data.get("opt_out_file") or os.environ.get("PMD_OPT_OUT_FILE")
     if opt_out is not None and not isinstance(opt_out, str):
         raise InputError(f"config file {cfg_path}: opt_out_file should be string, not {opt_out!r}")
