@@ -96,10 +96,12 @@ def test_prompts_default_per_concept_type_then_own_list(cli, store, dataset, tmp
 # -- scoring ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def tiny_scorers(tmp_path_factory):
+    from tests.model_cache import cached_model
     from tests.tiny_bench import build_tiny_clip, build_tiny_dino
 
     root = tmp_path_factory.mktemp("scorers")
-    return build_tiny_dino(root / "dino"), build_tiny_clip(root / "clip")
+    return (cached_model("tiny-dino", build_tiny_dino, root / "dino"),
+            cached_model("tiny-clip", build_tiny_clip, root / "clip"))
 
 
 @pytest.fixture
@@ -165,3 +167,41 @@ def test_score_refuses_a_missing_model_and_unknown_dataset_in_one_line(cli, data
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1 and "DINO" in r.stderr
     r = cli("score", samples, "--dataset", "cat", "--label", "x")
     assert r.exit_code == 2 and "no dataset named 'cat'" in r.stderr
+
+
+def test_identity_of_a_likeness_set_through_the_face_models(cli, store, tiny_scorers, tiny_screeners, tiny_sface,
+                                                            tmp_path, monkeypatch):
+    """Samples of the same (tiny-recognizer) person score ~1, another person ~0; the figure needs the face
+    models, and no embedding is stored by scoring."""
+    import io
+
+    from tests.tiny_screening import face_photo
+
+    def png(colour, seed):
+        buf = io.BytesIO()
+        face_photo(1, size=(640, 512), seed=seed, colours=(colour,)).save(buf, "PNG")
+        return buf.getvalue()
+
+    z = make_zip(tmp_path / "me.zip", {f"me{i}.png": png("orange", i) for i in range(3)})
+    sid = int(cli("add", z).stdout.split()[-1])
+    cli("edit", sid, "--concept-type", "person", "--trigger", "ohwx")
+    same, other = tmp_path / "same", tmp_path / "other"
+    for folder, colour in ((same, "orange"), (other, "magenta")):
+        folder.mkdir()
+        for i in range(2):
+            (folder / f"{i + 1:02d}.png").write_bytes(png(colour, 10 + i))
+    dino, clip = tiny_scorers
+    cfg = tmp_path / "faces.toml"
+    cfg.write_text(f'dino_model = "{dino}"\nclip_model = "{clip}"\nface_model = "{tiny_screeners[1]}"\n'
+                   f'face_recognizer = "{tiny_sface}"\n')
+    monkeypatch.setenv("PMD_CONFIG", str(cfg))
+    rows_before = store.conn.execute("SELECT COUNT(*) FROM model_results").fetchone()[0]
+    hi = json.loads(cli("score", same, "--dataset", "me", "--label", "same", "--json").stdout)
+    lo = json.loads(cli("score", other, "--dataset", "me", "--label", "other", "--json").stdout)
+    assert hi["metrics"]["identity"] == pytest.approx(1.0, abs=0.05), hi["notes"]
+    assert lo["metrics"]["identity"] < 0.3
+    assert "2 of 2 samples have a face" in hi["notes"]["identity"]
+    assert store.conn.execute("SELECT COUNT(*) FROM model_results").fetchone()[0] == rows_before
+    cfg.write_text(f'dino_model = "{dino}"\nclip_model = "{clip}"\nface_recognizer = "off"\n')
+    off = json.loads(cli("score", same, "--dataset", "me", "--label", "off", "--json").stdout)
+    assert off["metrics"]["identity"] is None and "not configured" in off["notes"]["identity"]

@@ -207,7 +207,7 @@ def face_identity_scorer(settings) -> Callable | None:
     def identity(sample_paths: list[Path], reference_paths: list[Path]) -> tuple[float | None, str]:
         import numpy as np
 
-        from pmd_tui.screening.faces import load_faces
+        from pmd_tui.screening.faces import MAX_SIDE as FACE_SIDE, load_faces
         from pmd_tui.screening.identity import load_recognizer
 
         detector, recognizer = load_faces(settings.face_model), load_recognizer(settings.face_recognizer)
@@ -215,7 +215,7 @@ def face_identity_scorer(settings) -> Callable | None:
         def main_faces(paths: list[Path]) -> np.ndarray:
             crops = []
             for p in paths:
-                im = try_load_rgb(p, MAX_SIDE)
+                im = try_load_rgb(p, FACE_SIDE)  # the detector's own working size, as in screening
                 if isinstance(im, str):
                     continue
                 bgr, rows = detector.detect(im)
