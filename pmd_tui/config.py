@@ -57,6 +57,9 @@ class Settings:
     face_model: str = DEFAULT_FACE_MODEL  # "off" disables face detection
     opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
     notify: bool = False  # comment decisions on the submission's issue by default
+    # instruction for JoyCaption / Qwen2.5-VL per concept type (person, style, object, other); {trigger}
+    caption_prompts: dict = field(default_factory=dict)
+    caption_max_words: int = 55  # captions.too-long: CLIP-based trainers read 75 tokens, about 55 words
 
     @property
     def data_dir(self) -> Path:
@@ -101,6 +104,15 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
             kwargs[key] = str(data[key])
     if "notify" in data:
         kwargs["notify"] = bool(data["notify"])
+    if "caption_max_words" in data:
+        kwargs["caption_max_words"] = int(data["caption_max_words"])
+    if "caption_prompts" in data:
+        prompts = data["caption_prompts"]
+        bad = set(prompts) - {"person", "style", "object", "other"} if isinstance(prompts, dict) else {"?"}
+        if bad:
+            raise InputError(f"[caption_prompts] in {cfg_path}: keys are person, style, object, other "
+                             f"(not {', '.join(sorted(bad))})")
+        kwargs["caption_prompts"] = {k: str(v) for k, v in prompts.items()}
     if "nsfw_threshold" in data:
         kwargs["nsfw_threshold"] = float(data["nsfw_threshold"])
     opt_out = data.get("opt_out_file") or os.environ.get("PMD_OPT_OUT_FILE")

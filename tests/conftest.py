@@ -54,11 +54,31 @@ def cli(db_path):
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    """A tiny Florence-2 trained here to name an image's colour, saved like a real checkpoint."""
-    from tests.tiny_florence import build_tiny_florence
+def tiny_model():
+    """A tiny Florence-2 trained here to name an image's colour, saved like a real checkpoint (built once,
+    cached on disk by its building code)."""
+    from tests import tiny_florence
+    from tests.model_cache import cached_model
 
-    return build_tiny_florence(tmp_path_factory.mktemp("florence") / "tiny-florence-2")
+    return cached_model("tiny-florence-2", tiny_florence.build_tiny_florence, tiny_florence)
+
+
+@pytest.fixture(scope="session")
+def tiny_joycaption():
+    """A tiny JoyCaption-shaped LLaVA trained here to name an image's colour (cached like tiny_model)."""
+    from tests import tiny_vlm
+    from tests.model_cache import cached_model
+
+    return cached_model("tiny-joycaption", tiny_vlm.build_tiny_joycaption, *tiny_vlm.BUILDING_CODE())
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen():
+    """A tiny Qwen2.5-VL trained here to name an image's colour (cached like tiny_model)."""
+    from tests import tiny_vlm
+    from tests.model_cache import cached_model
+
+    return cached_model("tiny-qwen2.5-vl", tiny_vlm.build_tiny_qwen, *tiny_vlm.BUILDING_CODE())
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ from typing import Callable, Iterable
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
-from pmd_tui.checks.rules import consent, images, layout, screening, text
+from pmd_tui.checks.rules import captions, consent, images, layout, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.store import QueueStore
 
-RULE_MODULES = (layout, text, images, screening, consent)
+RULE_MODULES = (layout, text, captions, images, screening, consent)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 
 Progress = Callable[[int, int, str], None]
