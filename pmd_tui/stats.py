@@ -24,14 +24,16 @@ def queue_stats(store: QueueStore) -> dict:
     decided = statuses["approved"] + statuses["published"] + statuses["rejected"]
     sizes = [s["images"] for s in subs]
     rows = store.conn.execute(
-        "SELECT width, height FROM files WHERE kind = 'image' AND width IS NOT NULL").fetchall()
+        "SELECT width, height FROM files WHERE kind = 'image' AND NOT excluded AND width IS NOT NULL").fetchall()
     shorts = [min(w, h) for w, h in rows]
     sources = Counter(
-        r[0] for r in store.conn.execute("SELECT caption_source FROM files WHERE kind = 'image'").fetchall()
+        r[0] for r in store.conn.execute(
+            "SELECT caption_source FROM files WHERE kind = 'image' AND NOT excluded").fetchall()
     )
     return {
         "submissions": len(subs),
         "images": sum(sizes),
+        "excluded_images": sum(s["excluded"] for s in subs),
         "status": dict(statuses),
         "approval_rate": (statuses["approved"] + statuses["published"]) / decided if decided else None,
         "dataset_size": {
@@ -54,12 +56,14 @@ def queue_stats(store: QueueStore) -> dict:
 def submission_stats(store: QueueStore, submission_id: int) -> dict:
     """Per-dataset figures for the published card and stats.json."""
     sub = store.get(submission_id)
-    images = store.files(submission_id, "image")
+    every = store.files(submission_id, "image")
+    images = [f for f in every if not f["excluded"]]
     shorts = [min(f["width"], f["height"]) for f in images if f["width"]]
     sides = [(f["width"], f["height"]) for f in images if f["width"]]
     return {
         "name": sub["name"],
         "images": len(images),
+        "excluded": len(every) - len(images),
         "captioned": sum(1 for f in images if f["caption"]),
         "caption_method": sub["caption_method"],
         "concept_type": sub["concept_type"],

@@ -54,40 +54,44 @@ def cli(db_path):
 
 
 @pytest.fixture(scope="session")
-def tiny_model():
+def tiny_model(tmp_path_factory):
     """A tiny Florence-2 trained here to name an image's colour, saved like a real checkpoint (built once,
-    cached on disk by its building code)."""
-    from tests import tiny_florence
+    cached on disk by a hash of its building code: tests/model_cache.py)."""
     from tests.model_cache import cached_model
+    from tests.tiny_florence import build_tiny_florence
 
-    return cached_model("tiny-florence-2", tiny_florence.build_tiny_florence, tiny_florence)
+    return cached_model("tiny-florence-2", build_tiny_florence,
+                        tmp_path_factory.mktemp("florence") / "tiny-florence-2")
 
 
 @pytest.fixture(scope="session")
-def tiny_joycaption():
+def tiny_joycaption(tmp_path_factory):
     """A tiny JoyCaption-shaped LLaVA trained here to name an image's colour (cached like tiny_model)."""
-    from tests import tiny_vlm
     from tests.model_cache import cached_model
+    from tests.tiny_vlm import build_tiny_joycaption
 
-    return cached_model("tiny-joycaption", tiny_vlm.build_tiny_joycaption, *tiny_vlm.BUILDING_CODE())
+    return cached_model("tiny-joycaption", build_tiny_joycaption, tmp_path_factory.mktemp("joy") / "tiny-joycaption")
 
 
 @pytest.fixture(scope="session")
-def tiny_qwen():
+def tiny_qwen(tmp_path_factory):
     """A tiny Qwen2.5-VL trained here to name an image's colour (cached like tiny_model)."""
-    from tests import tiny_vlm
     from tests.model_cache import cached_model
+    from tests.tiny_vlm import build_tiny_qwen
 
-    return cached_model("tiny-qwen2.5-vl", tiny_vlm.build_tiny_qwen, *tiny_vlm.BUILDING_CODE())
+    return cached_model("tiny-qwen2.5-vl", build_tiny_qwen, tmp_path_factory.mktemp("qwen") / "tiny-qwen2.5-vl")
 
 
 @pytest.fixture(scope="session")
 def tiny_screeners(tmp_path_factory):
     """(SFW classifier folder, face detector .onnx): tiny models built here, loaded by the real code."""
+    from tests.model_cache import cached_model
     from tests.tiny_screening import build_tiny_nsfw, build_tiny_yunet
 
     root = tmp_path_factory.mktemp("screeners")
-    return build_tiny_nsfw(root / "tiny-nsfw"), build_tiny_yunet(root / "tiny-yunet.onnx")
+    nsfw = cached_model("tiny-nsfw", build_tiny_nsfw, root / "tiny-nsfw")
+    yunet = cached_model("tiny-yunet", lambda d: build_tiny_yunet(d / "tiny-yunet.onnx"), root / "yunet")
+    return nsfw, yunet / "tiny-yunet.onnx"
 
 
 @pytest.fixture

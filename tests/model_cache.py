@@ -1,60 +1,65 @@
-"""Tiny models built once and kept on disk, keyed by the code that builds them.
+"""Tiny test models built once and kept on disk, keyed by a hash of the code that builds them.
 
-Training even a toy model costs seconds on a 2-core machine; the suite builds each once and reuses it in
-later runs until its building code (or the torch / transformers version) changes. The folder is
-``$PMD_TEST_MODELS`` or ``pmd-tui-test-models`` in the temp directory; a build goes to a temporary folder
-and is renamed into place, under a lock, so parallel runs never see half a model.
+Training the tiny Florence-2 and the SFW classifier takes most of a minute on two cores; their weights only
+change when ``tests/tiny_*.py`` (or this file, or the library versions) change, so a build is stored under
+``$PMD_TEST_CACHE`` (default: the user cache directory, ``pmd-tui-tests``) and reused by later runs. Each
+session gets its own copy, so a test that damages its model never damages the cache.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import inspect
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Callable
 
+HERE = Path(__file__).resolve().parent
+CAPTIONING = HERE.parent / "pmd_tui" / "captioning"
+# the tiny JoyCaption and Qwen2.5-VL learn from prompts built by the production code (base, presets, families)
+BUILD_CODE = (HERE / "tiny_florence.py", HERE / "tiny_screening.py", HERE / "tiny_vlm.py", Path(__file__).resolve(),
+              *(CAPTIONING / f"{m}.py" for m in ("base", "presets", "joycaption", "qwen")))
+
 
 def cache_root() -> Path:
-    root = Path(os.environ.get("PMD_TEST_MODELS") or Path(tempfile.gettempdir()) / "pmd-tui-test-models")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    import platformdirs
+
+    return Path(os.environ.get("PMD_TEST_CACHE") or platformdirs.user_cache_dir("pmd-tui-tests"))
 
 
-def code_key(*modules) -> str:
+def build_key() -> str:
+    """Changes whenever the building code or a library that writes the files changes."""
+    import onnx
     import tokenizers
     import torch
     import transformers
 
-    h = hashlib.sha256(f"{torch.__version__} {transformers.__version__} {tokenizers.__version__}".encode())
-    for m in modules:
-        h.update(inspect.getsource(m).encode())
+    h = hashlib.sha256()
+    for path in BUILD_CODE:
+        h.update(path.read_bytes())
+    for lib in (torch, transformers, tokenizers, onnx):
+        h.update(f"{lib.__name__}={lib.__version__};".encode())
     return h.hexdigest()[:16]
 
 
-def cached_model(name: str, build: Callable[[Path], Path], *modules) -> Path:
-    """``build(folder)`` once per version of ``modules``' source; the folder it filled afterwards."""
+def cached_model(name: str, build: Callable[[Path], object], dest: Path) -> Path:
+    """``build(folder)`` fills an empty folder; returns ``dest``, a fresh copy of the cached build."""
     root = cache_root()
-    target = root / f"{name}-{code_key(*modules)}"
-    if (target / ".complete").is_file():
-        return target
-    with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / ".complete").is_file():
-            return target
-        work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    final = root / f"{name}-{build_key()}"
+    if not (final / ".complete").is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            build(work / "model")
-            (work / "model" / ".complete").write_text("")
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(work / "model", target)
+            tmp.mkdir()
+            build(tmp)
+            (tmp / ".complete").write_text("ok\n")
+            try:
+                os.rename(tmp, final)  # atomic; another session may have won the race meanwhile
+            except OSError:
+                if not (final / ".complete").is_file():
+                    raise
         finally:
-            shutil.rmtree(work, ignore_errors=True)
-        for old in root.glob(f"{name}-*"):  # earlier versions of this model
-            if old != target and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-    return target
+            shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(final, dest, ignore=shutil.ignore_patterns(".complete"))
+    return dest

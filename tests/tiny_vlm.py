@@ -160,11 +160,3 @@ def build_tiny_joycaption(folder: Path, *, seed: int = 0, teach: bool = True, st
     processor.save_pretrained(folder)
     return folder
 
-
-def BUILDING_CODE() -> tuple:
-    """The modules whose source decides what these models are (the key of their disk cache)."""
-    import tests.tiny_florence as tiny_florence
-    import tests.tiny_vlm as tiny_vlm
-    from pmd_tui.captioning import base, joycaption, presets, qwen
-
-    return tiny_vlm, tiny_florence, base, joycaption, presets, qwen

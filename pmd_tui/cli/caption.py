@@ -7,7 +7,7 @@ import sys
 import click
 
 from pmd_tui.captioning.presets import PRESETS
-from pmd_tui.cli.common import Context, handle_errors, info
+from pmd_tui.cli.common import Context, echo, handle_errors, info, out
 from pmd_tui.store import Status
 
 
@@ -57,7 +57,7 @@ def caption_cmd(obj: Context, ids, all_pending, preset, model, task, prompt, tri
     def progress(done, total, what):
         line = f"captioning {done}/{total} {what}".rstrip()
         if tty:
-            click.echo("\r" + line.ljust(72), err=True, nl=done >= total)
+            echo(line.ljust(72), err=True, nl=done >= total, overwrite=True)
         elif done == total or done == 0:
             info(line)
 
@@ -67,10 +67,13 @@ def caption_cmd(obj: Context, ids, all_pending, preset, model, task, prompt, tri
                          overwrite=overwrite, batch_size=batch_size, device=device, num_beams=beams,
                          max_new_tokens=max_new_tokens, progress=progress)
     except KeyboardInterrupt:
-        info("\ninterrupted: captions of finished batches are kept; run the same command to continue")
+        info("")
+        info("interrupted: captions of finished batches are kept; run the same command to continue")
         raise SystemExit(130)
     for line in report.failed:
         info(f"  not captioned: {line}")
+    for line in report.reopened:
+        info(line)
     if not report.captioned and not report.failed:
         info("every image already has a caption")
         return
@@ -78,7 +81,7 @@ def caption_cmd(obj: Context, ids, all_pending, preset, model, task, prompt, tri
                f"at {report.rate:.2f} img/s (batch {report.batch_size})")
     if report.failed:
         summary += f"; {report.failure_summary()}"
-    click.echo(summary)
+    out(summary)
     if report.method:
         info(f"method: {report.method}")
     if report.failed:

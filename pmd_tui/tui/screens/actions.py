@@ -15,7 +15,7 @@ ACTION_BINDINGS = [
     Binding("r", "reject", "Reject"),
     Binding("t", "attest", "Attest consent"),
     Binding("m", "metadata", "Edit metadata", show=False),
-    Binding("g", "caption", "Caption (choose the captioner)"),
+    Binding("g", "caption", "Caption"),
     Binding("M", "screen", "Screen with models (SFW, faces)", show=False),
     Binding("p", "publish", "Publish"),
     Binding("d", "publish_dry_run", "Publish dry run", show=False),
@@ -30,6 +30,19 @@ class SubmissionActions:
 
     def refresh_data(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def rejudge(self, sid: int, what: str) -> str | None:
+        """An edit after approval is judged again; a change of status is said (and returned)."""
+        from pmd_tui.decisions import rejudge_after_edit
+
+        try:
+            said = rejudge_after_edit(self.app.store, self.app.settings, sid, actor=self.app.settings.actor, what=what)
+        except PmdError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
+            return None
+        if said:
+            self.app.notify(said, severity="warning", timeout=10)
+        return said
 
     def _guard(self, fn, *args, **kwargs) -> bool:
         try:
@@ -111,6 +124,8 @@ class SubmissionActions:
                 self.app.notify(f"attestation recorded for #{sid}")
                 if store.get(sid)["status"] in ("new", "checked"):
                     self.app.check_submissions([sid])
+                else:
+                    self.rejudge(sid, "the attestation")
                 self.refresh_data()
 
         self.app.push_screen(AttestDialog(store.get(sid)), saved)
@@ -124,6 +139,7 @@ class SubmissionActions:
         def saved(changes: dict | None) -> None:
             if changes and self._guard(store.update_fields, sid, changes, actor=self.app.settings.actor):
                 self.app.notify(f"updated #{sid}: {', '.join(changes)}")
+                self.rejudge(sid, f"the edit of {', '.join(changes)}")
                 self.refresh_data()
 
         self.app.push_screen(MetadataDialog(store.get(sid)), saved)
