@@ -9,12 +9,12 @@ from __future__ import annotations
 from pmd_tui.config import Settings
 from pmd_tui.errors import InputError, RuleError, StateError
 from pmd_tui.store import QueueStore, Status
-from pmd_tui.store.queue import SEVERITY
+from pmd_tui.store.vocabulary import BLOCKING, SEVERITY
 
 
 def blocking_findings(store: QueueStore, submission_id: int) -> list[dict]:
     """Findings that stop an approval: anything at fail level and any unattested human rule."""
-    return [c for c in store.checks(submission_id) if c["status"] in ("fail", "pending")]
+    return [c for c in store.checks(submission_id) if c["status"] in BLOCKING]
 
 
 def approve(store: QueueStore, settings: Settings, submission_id: int, *, note: str | None = None,
@@ -83,7 +83,7 @@ def rejudge_after_edit(store: QueueStore, settings: Settings, submission_id: int
     findings = evaluate(store, settings, submission_id, analyses)
     store.save_checks(submission_id, findings, actor=actor, keep_status=True)
     overridden = _overridden_at_approval(store, submission_id)
-    blocking = [f for f in findings if f["status"] in ("fail", "pending")
+    blocking = [f for f in findings if f["status"] in BLOCKING
                 and not (f["rule"] in overridden and SEVERITY[f["status"]] <= SEVERITY[overridden[f["rule"]]])]
     name = f"#{submission_id} {sub['name']}"
     if blocking:

@@ -18,7 +18,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from pmd_tui.captioning.florence import MAX_NEW_TOKENS, FlorenceCaptioner
 from pmd_tui.captioning.model import FAMILIES, MODEL_FLAG, Captioner, ModelError, load_captioner
@@ -27,14 +26,13 @@ from pmd_tui.captioning.quality import rejection
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.imaging.decode import try_load_rgb
-from pmd_tui.model_runtime import locate
+from pmd_tui.jobs import Job, JobReport, Progress
+from pmd_tui.model_runtime import BatchBackoff, is_oom, locate
 from pmd_tui.store import QueueStore
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
-class CaptionReport:
+class CaptionReport(JobReport):
     captioned: int = 0
     failed: list[str] = field(default_factory=list)  # "#id name: why"
     reasons: Counter = field(default_factory=Counter)  # why -> how many images
@@ -77,13 +75,15 @@ def default_batch_size(device: str) -> int:
 
 def pending(store: QueueStore, ids: list[int], *, overwrite: bool = False, trigger: str | None = None,
             use_readme_trigger: bool = True) -> list[Item]:
-    """Images without a caption (or all images with ``overwrite``), in queue order."""
+    """Images without a caption (or all images with ``overwrite``), in queue order; excluded ones are skipped."""
     items = []
     for sid in ids:
         sub = store.get(sid)
         word = trigger if trigger is not None else (first_trigger(sub["trigger_words"]) if use_readme_trigger else None)
         staged = store.staged_dir(sub)
         for f in store.files(sid, "image"):
+            if f["excluded"]:
+                continue
             if overwrite or not (f["caption"] or "").strip():
                 items.append(Item(sid, f["id"], f["name"], staged / f["name"], word or None, sub.get("concept_type")))
     return items
@@ -106,45 +106,30 @@ def with_trigger(caption: str, trigger: str | None) -> str:
     return f"{trigger}, {caption}" if caption else trigger
 
 
-def _is_oom(exc: BaseException) -> bool:
-    import torch
-
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _Generator:
-    """Generation that halves the batch on out-of-memory and remembers the size that fits."""
+    """Generation through the shared out-of-memory back-off: the batch is halved and the size that fits kept."""
 
     def __init__(self, captioner: Captioner, plan: Plan, limit: int):
-        self.captioner, self.plan, self.limit = captioner, plan, limit
+        self.captioner, self.plan = captioner, plan
+        self.backoff = BatchBackoff(limit, captioner.device)
         self.max_new_tokens = MAX_NEW_TOKENS.get(plan.task) if isinstance(captioner, FlorenceCaptioner) else None
 
     def __call__(self, inputs, n: int) -> list[str]:
-        out: list[str] = []
-        start = 0
-        while start < n:
-            stop = min(n, start + self.limit)
-            part = inputs if (start, stop) == (0, n) else self.captioner.split(inputs, start, stop)
+        def part(start: int, stop: int) -> list[str]:
+            chunk = inputs if (start, stop) == (0, n) else self.captioner.split(inputs, start, stop)
             try:
-                out += self.captioner.generate(part, self.plan.options, max_new_tokens=self.max_new_tokens)
-                start = stop
+                return self.captioner.generate(chunk, self.plan.options, max_new_tokens=self.max_new_tokens)
             except Exception as exc:
-                if not _is_oom(exc):
-                    raise ModelError(f"captioning failed on {self.captioner.device}: {_first_line(exc)}") from None
-                import torch
+                if is_oom(exc):
+                    raise
+                raise ModelError(f"captioning failed on {self.captioner.device}: {_first_line(exc)}") from None
 
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                if stop - start <= 1:
-                    raise ModelError(f"out of memory on {self.captioner.device} even with a batch of 1; "
-                                     "free the GPU or use --device cpu") from None
-                self.limit = max(1, (stop - start) // 2)
-        return out
+        return self.backoff.run(n, part)
 
 
 def caption(store: QueueStore, settings: Settings, ids: list[int], *, preset: str | None = None,
@@ -290,13 +275,14 @@ def _is_generated_method(text: str) -> bool:
     return any(text == family or text.startswith(f"{family} (") for family in FAMILIES)
 
 
-def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options):
-    """A TUI task: ``fn(progress, cancel) -> summary``; the model stays loaded for the next job."""
+def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options) -> Job:
+    """Captioning as a job; the model stays loaded for the next one."""
 
-    def job(progress, cancel) -> str:
+    def job(progress, cancel) -> CaptionReport:
         report = caption(store, settings, ids, progress=progress, cancel=cancel, **options)
         if not report.captioned and not report.failed and not report.cancelled:
-            return "every image already has a caption"
+            report.text = "every image already has a caption"
+            return report
         text = f"captioned {report.captioned} image(s) at {report.rate:.2f} img/s"
         if report.cancelled:
             text = "cancelled: " + text + "; run it again to continue"
@@ -304,6 +290,7 @@ def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options
             text += f"; {report.failure_summary()} (first: {report.failed[0]})"
         if report.reopened:
             text += "\n" + "\n".join(report.reopened)
-        return text
+        report.text = text
+        return report
 
     return job

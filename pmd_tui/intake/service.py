@@ -25,7 +25,7 @@ from pmd_tui.intake.layout import plan_layout
 from pmd_tui.intake.text import decode_text
 from pmd_tui.store import QueueStore
 
-Progress = Callable[[str], None]
+Say = Callable[[str], None]  # a line for the person watching (not a job's progress: see pmd_tui.jobs)
 
 
 def sha256_file(path: Path) -> str:
@@ -50,7 +50,7 @@ def add_source(
     issue: int | None = None,
     submitter: str | None = None,
     extra: dict | None = None,
-    progress: Progress | None = None,
+    progress: Say | None = None,
 ) -> int:
     """Unpack ``source`` (a zip or a folder) into the queue and return the new submission's id."""
     say = progress or (lambda _msg: None)
@@ -175,7 +175,7 @@ def add_url(
     issue: int | None = None,
     submitter: str | None = None,
     extra: dict | None = None,
-    progress: Progress | None = None,
+    progress: Say | None = None,
     download_progress=None,
 ) -> int:
     """Download a submitted link (direct, Drive, Dropbox, Hugging Face) and take it in like a local zip.

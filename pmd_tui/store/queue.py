@@ -1,4 +1,4 @@
-"""QueueStore: every read and write of the review queue goes through here.
+"""QueueStore: every read and write of the review queue goes through here (no SQL outside ``store/``).
 
 SQLite in WAL mode with a generous busy timeout lets the TUI and a headless command share one file.
 Writes run in ``BEGIN IMMEDIATE`` transactions, and state changes are compare-and-set, so two
@@ -19,11 +19,12 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
+from pmd_tui import paths
 from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
+from pmd_tui.store.benchmark import BenchmarkRecords
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
-
-SEVERITY = {"pass": 0, "info": 1, "pending": 2, "warn": 3, "fail": 4}
+from pmd_tui.store.vocabulary import SEVERITY, CONCEPT_TYPES, LIKENESS_CHOICES, severity_rank, severity_rank_sql  # noqa: F401 (SEVERITY: imported from here)
 
 EDITABLE_FIELDS = (
     "name",
@@ -36,8 +37,6 @@ EDITABLE_FIELDS = (
     "issue_number",
     "readme_text",
 )
-CONCEPT_TYPES = ("person", "style", "object", "other")
-LIKENESS_CHOICES = ("self", "public-figure", "fictional", "not-a-likeness")
 
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER; a larger id cannot exist (and would overflow the driver)
@@ -84,12 +83,12 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class QueueStore:
+class QueueStore(BenchmarkRecords):
     """Thread-safe access to one queue database (one SQLite connection per thread)."""
 
     def __init__(self, db_path: str | Path, *, migrate: bool = True):
         self.db_path = Path(db_path)
-        self.data_dir = self.db_path.with_name(self.db_path.stem + "-files")
+        self.data_dir = paths.data_dir_for(self.db_path)
         self._local = threading.local()
         try:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,6 +187,20 @@ class QueueStore:
             out.append(d)
         return out
 
+
+    def last_event_id(self) -> int:
+        """The id of the newest event (0 when there is none): a mark to find the events written after it."""
+        return self.conn.execute("SELECT IFNULL(MAX(id), 0) FROM events").fetchone()[0]
+
+    def event_ids_after(self, submission_id: int, after: int) -> list[int]:
+        """Ids of this submission's events newer than ``after``, oldest first."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM events WHERE submission_id = ? AND id > ? ORDER BY id", (submission_id, after))]
+
+    def issue_urls(self) -> dict[str, int]:
+        """Issue URL -> submission id, for every submission that came from an issue."""
+        rows = self.conn.execute("SELECT issue_url, id FROM submissions WHERE issue_url IS NOT NULL").fetchall()
+        return {r[0]: r[1] for r in rows}
     # -- submissions -----------------------------------------------------------------------------
     def add_submission(
         self,
@@ -217,11 +230,6 @@ class QueueStore:
             raise InputError(f"no submission with id {submission_id}")
         return dict(row)
 
-    def exists(self, submission_id: int) -> bool:
-        if not isinstance(submission_id, int) or not 0 < submission_id <= MAX_ID:
-            return False
-        return self.conn.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is not None
-
     def ids(self, status: str | Iterable[str] | None = None) -> list[int]:
         if status is None:
             return [r[0] for r in self.conn.execute("SELECT id FROM submissions ORDER BY id")]
@@ -229,7 +237,7 @@ class QueueStore:
         q = f"SELECT id FROM submissions WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id"
         return [r[0] for r in self.conn.execute(q, statuses)]
 
-    def find_by_issue(self, issue_number: int, source_prefix: str | None = None) -> dict | None:
+    def find_by_issue(self, issue_number: int) -> dict | None:
         row = self.conn.execute(
             "SELECT * FROM submissions WHERE issue_number = ? ORDER BY id DESC LIMIT 1", (issue_number,)
         ).fetchone()
@@ -256,8 +264,7 @@ class QueueStore:
               (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image'
                  AND f.excluded) AS excluded,
               (SELECT c.status || ' ' || c.rule FROM checks c WHERE c.submission_id = s.id
-                 ORDER BY CASE c.status WHEN 'fail' THEN 4 WHEN 'warn' THEN 3 WHEN 'pending' THEN 2
-                          WHEN 'info' THEN 1 ELSE 0 END DESC, c.rule LIMIT 1) AS worst
+                 ORDER BY {severity_rank_sql("c.status")} DESC, c.rule LIMIT 1) AS worst
             FROM submissions s
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY s.created_at DESC, s.id DESC
@@ -463,7 +470,8 @@ class QueueStore:
                 self.log(submission_id, "checked", actor, counts=counts)
 
     EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested",
-                    "images-excluded", "images-restored", "images-fixed", "fix-undone")
+                    "images-excluded", "images-restored", "images-fixed", "fix-undone",
+                    "split-changed", "benchmark-edited")
 
     def changed_since_check(self, submission_id: int) -> bool:
         """True when captions, metadata or attestations changed after the latest check."""
@@ -483,7 +491,7 @@ class QueueStore:
             d["files"] = json.loads(d["files"])
             d["data"] = json.loads(d["data"]) if d["data"] else None
             out.append(d)
-        out.sort(key=lambda c: (-SEVERITY.get(c["status"], 0), c["rule"]))
+        out.sort(key=lambda c: (-severity_rank(c["status"]), c["rule"]))
         return out
 
     def _json_by_hash(self, table: str, key_column: str, key, hashes: Iterable[str]) -> dict[str, dict]:
@@ -532,6 +540,25 @@ class QueueStore:
                     out.setdefault(f["sha256"], staged / f["name"])
         return out
 
+    def published_images(self, exclude: int | None = None) -> list[dict]:
+        """name, sha256 and dataset name of every image of the published submissions (but ``exclude``)."""
+        rows = self.conn.execute(
+            """SELECT f.name, f.sha256, s.name AS dataset FROM files f JOIN submissions s ON s.id = f.submission_id
+               WHERE s.status = ? AND f.kind = 'image' AND NOT f.excluded AND s.id != ?""",
+            (Status.PUBLISHED.value, -1 if exclude is None else exclude),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def image_sizes(self) -> list[tuple[int, int]]:
+        """(width, height) of every image that is not excluded and could be measured."""
+        rows = self.conn.execute(
+            "SELECT width, height FROM files WHERE kind = 'image' AND NOT excluded AND width IS NOT NULL")
+        return [(w, h) for w, h in rows]
+
+    def caption_sources(self) -> list[str | None]:
+        """Where each caption came from (submitted, generated, edited, or None), one per image not excluded."""
+        return [r[0] for r in self.conn.execute("SELECT caption_source FROM files WHERE kind = 'image' AND NOT excluded")]
+
     # -- publications ----------------------------------------------------------------------------
     def publications(self, submission_id: int | None = None) -> list[dict]:
         if submission_id is None:
@@ -541,9 +568,17 @@ class QueueStore:
                                      (submission_id,))
         return [dict(r) for r in rows]
 
+
+    def record_publication(self, submission_id: int, *, target: str, folder: str, content_hash: str,
+                           commit_id: str | None, url: str | None, actor: str) -> None:
+        """Where a submission was published; call it inside the transaction that marks it published."""
+        self.db["publications"].insert({
+            "submission_id": submission_id, "target": target, "folder": folder, "content_hash": content_hash,
+            "commit_id": commit_id, "url": url, "actor": actor, "published_at": now(),
+        })
     def staged_dir(self, submission: dict) -> Path:
         """The normalised kohya-layout copy the checks, captioner and publisher work on."""
-        return self.data_dir / "submissions" / submission["uid"] / "files"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "files"
 
     def history_dir(self, submission: dict) -> Path:
         """Earlier contents of fixed staged images, by content hash (what an undo restores)."""
@@ -551,4 +586,9 @@ class QueueStore:
 
     def upload_dir(self, submission: dict) -> Path:
         """The untouched original upload (kept so any normalisation can be redone or audited)."""
-        return self.data_dir / "submissions" / submission["uid"] / "upload"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "upload"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived files that can be rebuilt at any time (thumbnails)."""
+        return self.data_dir / paths.CACHE

@@ -22,7 +22,7 @@ RULES = (
     "images.animated",
     "images.unusual-format",
 )
-COMMON_FORMATS = ("JPEG", "PNG", "WEBP")
+COMMON_FORMATS = ("JPEG", "MPO", "PNG", "WEBP")  # MPO: a camera JPEG with a second (preview) image
 NEAR_DUPLICATE_BITS = 6  # Hamming distance between 64-bit perceptual hashes
 
 
@@ -140,7 +140,8 @@ def check(ctx: CheckContext) -> list[dict]:
                      "8 bits per channel"))
     out.append(_info("images.alpha", _flag(ctx, lambda a: a.get("alpha")), ("has an alpha channel", "have an alpha channel"),
                      "no transparency"))
-    out.append(_info("images.animated", _flag(ctx, lambda a: a.get("animated")),
+    # a camera's MPO file holds a second, preview image: it is a photo, not an animation
+    out.append(_info("images.animated", _flag(ctx, lambda a: a.get("animated") and a.get("format") != "MPO"),
                      ("is animated (the first frame is used)", "are animated (the first frame is used)"), "no animated images"))
     unusual = _flag(ctx, lambda a: a.get("format") not in COMMON_FORMATS)
     out.append(_info("images.unusual-format", unusual,
