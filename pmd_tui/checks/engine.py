@@ -13,13 +13,13 @@ from typing import Iterable, Iterator
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
-from pmd_tui.checks.rules import consent, images, layout, likeness, screening, text
+from pmd_tui.checks.rules import captions, consent, images, layout, likeness, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
 from pmd_tui.store import QueueStore
 from pmd_tui.store.vocabulary import worst as worst_severity
 
-RULE_MODULES = (layout, text, images, screening, consent, likeness)
+RULE_MODULES = (layout, text, captions, images, screening, consent, likeness)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 
 
