@@ -11,12 +11,13 @@ from typing import Callable, Iterable
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
-from pmd_tui.checks.rules import consent, images, layout, screening, text
+from pmd_tui.checks.rules import consent, images, layout, quality, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
-from pmd_tui.store import QueueStore
+from pmd_tui.store import QueueStore, Status
 
-RULE_MODULES = (layout, text, images, screening, consent)
+RULE_MODULES = (layout, text, images, quality, screening, consent)
+QUEUED = (Status.NEW, Status.CHECKED, Status.APPROVED)  # "in the queue" for images.queue-duplicate
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 
 Progress = Callable[[int, int, str], None]
@@ -26,13 +27,9 @@ class Cancelled(PmdError):
     exit_code = 130
 
 
-def _published_images(store: QueueStore, exclude: int) -> list[dict]:
-    rows = store.conn.execute(
-        """SELECT f.name, f.sha256, s.name AS dataset FROM files f JOIN submissions s ON s.id = f.submission_id
-           WHERE s.status = 'published' AND f.kind = 'image' AND s.id != ?""",
-        (exclude,),
-    ).fetchall()
-    rows = [dict(r) for r in rows]
+def _other_images(store: QueueStore, exclude: int, statuses: tuple[Status, ...]) -> list[dict]:
+    """Images of other submissions in ``statuses``, with the perceptual hash where it is cached."""
+    rows = store.images_of_others(exclude, statuses)
     cached = store.cache_get_many((r["sha256"] for r in rows if r["sha256"]), ANALYSIS_VERSION)
     for r in rows:
         r["phash"] = cached.get(r["sha256"], {}).get("phash")
@@ -68,7 +65,8 @@ def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses
     from pmd_tui.screening.service import results_for
 
     ctx = CheckContext(submission=sub, files=files, notes=store.notes(submission_id), settings=settings,
-                       analyses=per_name, published=_published_images(store, submission_id),
+                       analyses=per_name, published=_other_images(store, submission_id, (Status.PUBLISHED,)),
+                       queued=_other_images(store, submission_id, QUEUED),
                        screening=results_for(store, settings, files))
     findings: list[dict] = []
     for module in RULE_MODULES:

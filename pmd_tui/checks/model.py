@@ -25,6 +25,7 @@ class CheckContext:
     settings: Settings
     analyses: dict[str, dict] = field(default_factory=dict)  # image name -> analysis
     published: list[dict] = field(default_factory=list)  # images of other, published submissions
+    queued: list[dict] = field(default_factory=list)  # images of other new, checked or approved submissions
     screening: dict[str, dict] = field(default_factory=dict)  # image name -> {"nsfw": .., "faces": ..}
 
     @property
