@@ -21,3 +21,16 @@ class RuleError(PmdError):
 
 class NetworkError(PmdError):
     """A download or remote API call that failed."""
+
+
+class StoreError(PmdError):
+    """The queue database cannot be opened or written: not SQLite, damaged, read-only, or the disk is full."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a file-system error: what failed and where (never a traceback)."""
+    what = exc.strerror or type(exc).__name__
+    where = f": {exc.filename}" if exc.filename else ""
+    if len(where) > 160:
+        where = where[:157] + "..."
+    return f"{what}{where}"

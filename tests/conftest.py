@@ -55,19 +55,25 @@ def cli(db_path):
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
-    """A tiny Florence-2 trained here to name an image's colour, saved like a real checkpoint."""
+    """A tiny Florence-2 trained here to name an image's colour, saved like a real checkpoint (built once,
+    cached on disk by a hash of its building code: tests/model_cache.py)."""
+    from tests.model_cache import cached_model
     from tests.tiny_florence import build_tiny_florence
 
-    return build_tiny_florence(tmp_path_factory.mktemp("florence") / "tiny-florence-2")
+    return cached_model("tiny-florence-2", build_tiny_florence,
+                        tmp_path_factory.mktemp("florence") / "tiny-florence-2")
 
 
 @pytest.fixture(scope="session")
 def tiny_screeners(tmp_path_factory):
     """(SFW classifier folder, face detector .onnx): tiny models built here, loaded by the real code."""
+    from tests.model_cache import cached_model
     from tests.tiny_screening import build_tiny_nsfw, build_tiny_yunet
 
     root = tmp_path_factory.mktemp("screeners")
-    return build_tiny_nsfw(root / "tiny-nsfw"), build_tiny_yunet(root / "tiny-yunet.onnx")
+    nsfw = cached_model("tiny-nsfw", build_tiny_nsfw, root / "tiny-nsfw")
+    yunet = cached_model("tiny-yunet", lambda d: build_tiny_yunet(d / "tiny-yunet.onnx"), root / "yunet")
+    return nsfw, yunet / "tiny-yunet.onnx"
 
 
 @pytest.fixture

@@ -108,7 +108,9 @@ async def test_edit_caption_is_persisted_with_history_and_undo(demo):
         saved = store.file(f["id"])
         assert saved["caption"] == "a photo of ohwx dog in the hills, picture 0 with a red ball"
         assert saved["caption_source"] == "edited"
-        assert store.events(saved["submission_id"])[-1]["action"] == "caption-edited"
+        # rex is approved: the edit is judged again (a check after it), and it stays approved
+        assert [e["action"] for e in store.events(saved["submission_id"])][-2:] == ["caption-edited", "checked"]
+        assert store.get(saved["submission_id"])["status"] == "approved"
         await pilot.press("u")
         assert store.file(f["id"])["caption"] == "a photo of ohwx dog in the hills, picture 0"
         assert store.file(f["id"])["caption_source"] == "submitted"
@@ -531,3 +533,43 @@ async def test_dry_run_key_lists_the_changes_and_writes_nothing(demo, tmp_path):
         assert "zkx-painting-style/: " in summary and " to upload" in summary
         assert "  + zkx-painting-style/00.jpg (" in summary and "  + README.md (" in summary
         assert not out.exists() and store.get(by_name(store, "zkx painting style"))["status"] == "approved"
+
+
+async def test_caption_edit_of_a_published_set_reopens_it_as_approved(demo, tmp_path):
+    from pmd_tui.publish.service import publish
+
+    store, settings = demo
+    sid = by_name(store, "rex the dog")
+    publish(store, settings, [sid], to_dir=str(tmp_path / "out"))
+    assert store.get(sid)["status"] == "published"
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "rex the dog")
+        await pilot.press("e")
+        area = app.screen.query_one("#caption", TextArea)
+        area.move_cursor(area.document.end)
+        await pilot.press(*" at dusk", "ctrl+s")
+        await pilot.pause()
+        assert store.get(sid)["status"] == "approved"
+        assert store.events(sid)[-1]["action"] == "reopened"
+        notes = [n.message for n in app._notifications]
+        assert any("approved again after the caption edit of 00.jpg" in m for m in notes), notes
+        assert app.screen.sub["status"] == "approved"
+
+
+async def test_review_title_is_the_name_escaped_on_one_line(demo):
+    """The review screen's title shows a hostile name literally: no escape sequence, no line break."""
+    store, settings = demo
+    sid = by_name(store, "odd strings")
+    store.update_fields(sid, {"name": "odd strings\x1b]0;pwned\x07\x9b2J\nnext"}, actor="t")
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(str(sid)))
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.screen.title == f"#{sid} odd strings\\x1b]0;pwned\\x07\\x9b2J\\x0anext"
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg and "\x9b" not in svg and "\\x1b]0;pwned" in svg.replace("&#160;", " ")

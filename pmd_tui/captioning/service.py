@@ -34,6 +34,7 @@ class CaptionReport:
     seconds: float = 0.0
     batch_size: int = 0
     cancelled: bool = False
+    reopened: list[str] = field(default_factory=list)  # approved/published sets judged again (messages)
 
     @property
     def rate(self) -> float:
@@ -218,6 +219,12 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str
         for sid in sorted(touched):
             _record_method(store, sid, settings.actor)
         report.submissions = sorted(touched)
+        from pmd_tui.decisions import rejudge_after_edit
+
+        for sid in report.submissions:  # captions added to an approved or published set are judged again
+            said = rejudge_after_edit(store, settings, sid, actor=settings.actor, what="captioning")
+            if said:
+                report.reopened.append(said)
     return report
 
 
@@ -252,6 +259,8 @@ def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options
             text = "cancelled: " + text + "; run it again to continue"
         if report.failed:
             text += f"; {len(report.failed)} could not be read"
+        if report.reopened:
+            text += "\n" + "\n".join(report.reopened)
         return text
 
     return job

@@ -15,6 +15,7 @@ from pmd_tui.checks.rules import consent, images, layout, quality, screening, te
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.store import QueueStore, Status
+from pmd_tui.store.vocabulary import worst as worst_severity
 
 RULE_MODULES = (layout, text, images, quality, screening, consent)
 QUEUED = (Status.NEW, Status.CHECKED, Status.APPROVED)  # "in the queue" for images.queue-duplicate
@@ -28,7 +29,8 @@ class Cancelled(PmdError):
 
 
 def _other_images(store: QueueStore, exclude: int, statuses: tuple[Status, ...]) -> list[dict]:
-    """Images of other submissions in ``statuses``, with the perceptual hash where it is cached."""
+    """Images of other submissions in ``statuses`` (excluded images left out), with the perceptual hash
+    where it is cached."""
     rows = store.images_of_others(exclude, statuses)
     cached = store.cache_get_many((r["sha256"] for r in rows if r["sha256"]), ANALYSIS_VERSION)
     for r in rows:
@@ -59,7 +61,8 @@ def analyse_submissions(store: QueueStore, settings: Settings, ids: list[int],
 def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses: dict[str, dict]) -> list[dict]:
     """Run every rule for one submission from already-computed analyses (cheap)."""
     sub = store.get(submission_id)
-    files = store.files(submission_id)
+    # Excluded images are left out of the set: no rule sees them, so findings about them alone go away.
+    files = [f for f in store.files(submission_id) if not f.get("excluded")]
     per_name = {f["name"]: analyses.get(f["sha256"], {"ok": False, "error": "file missing from the staged copy"})
                 for f in files if f["kind"] == "image"}
     from pmd_tui.screening.service import results_for
@@ -94,8 +97,7 @@ def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pro
 
 
 def worst(findings: list[dict]) -> str:
-    order = ("pass", "info", "pending", "warn", "fail")
-    return max((f["status"] for f in findings), key=order.index, default="pass")
+    return worst_severity(f["status"] for f in findings)
 
 
 def worst_counts(results: dict[int, list[dict]]) -> str:

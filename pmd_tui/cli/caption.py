@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pmd_tui.cli.common import Context, handle_errors, info
+from pmd_tui.cli.common import Context, echo, handle_errors, info, out
 from pmd_tui.store import Status
 
 
@@ -46,7 +46,7 @@ def caption_cmd(obj: Context, ids, all_pending, model, task, trigger, no_trigger
     def progress(done, total, what):
         line = f"captioning {done}/{total} {what}".rstrip()
         if tty:
-            click.echo("\r" + line.ljust(72), err=True, nl=done >= total)
+            echo(line.ljust(72), err=True, nl=done >= total, overwrite=True)
         elif done == total or done == 0:
             info(line)
 
@@ -56,14 +56,17 @@ def caption_cmd(obj: Context, ids, all_pending, model, task, trigger, no_trigger
                          overwrite=overwrite, batch_size=batch_size, device=device, num_beams=beams,
                          max_new_tokens=max_new_tokens, progress=progress)
     except KeyboardInterrupt:
-        info("\ninterrupted: captions of finished batches are kept; run the same command to continue")
+        info("")
+        info("interrupted: captions of finished batches are kept; run the same command to continue")
         raise SystemExit(130)
     for line in report.failed:
         info(f"  not captioned: {line}")
+    for line in report.reopened:
+        info(line)
     if not report.captioned and not report.failed:
         info("every image already has a caption")
         return
-    click.echo(f"captioned {report.captioned} image(s) in {len(report.submissions)} submission(s) "
+    out(f"captioned {report.captioned} image(s) in {len(report.submissions)} submission(s) "
                f"at {report.rate:.2f} img/s (batch {report.batch_size})")
     if report.failed:
         raise SystemExit(1)

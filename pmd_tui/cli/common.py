@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
-import json
+import sqlite3
 import sys
 
 import click
 
+from pmd_tui import safetext
 from pmd_tui.config import Settings, load_settings
-from pmd_tui.errors import PmdError
+from pmd_tui.errors import PmdError, describe_os_error
+from pmd_tui.safetext import escape
 from pmd_tui.store import QueueStore
+from pmd_tui.store.queue import database_problem
 
 
 class Context:
@@ -31,9 +34,26 @@ class Context:
             self._store = QueueStore(self.settings.db_path)
         return self._store
 
+    @property
+    def _db_path(self):
+        return self._settings.db_path if self._settings is not None else None
 
-def info(msg: str) -> None:
-    click.echo(msg, err=True)
+
+def echo(msg: object = "", *, err: bool = False, nl: bool = True, overwrite: bool = False) -> None:
+    """Every line the CLI prints goes through here: control characters (C0, DEL, C1) in it are made
+    visible (see ``pmd_tui.safetext``), so a contributor's name or caption cannot drive the terminal.
+    ``overwrite`` starts the line with a carriage return (progress lines)."""
+    click.echo(("\r" if overwrite else "") + escape(msg), err=err, nl=nl)
+
+
+def out(msg: object = "") -> None:
+    """A result line on stdout."""
+    echo(msg)
+
+
+def info(msg: object) -> None:
+    """A message on stderr."""
+    echo(msg, err=True)
 
 
 def download_bar():
@@ -50,13 +70,13 @@ def download_bar():
             return
         state["last"] = now
         size = f"{done / 1e6:,.1f}" + (f" / {total / 1e6:,.1f} MB ({100 * done / total:.0f}%)" if total else " MB")
-        click.echo(f"\r  {size}".ljust(50), err=True, nl=bool(total and done >= total))
+        echo(f"  {size}".ljust(49), err=True, nl=bool(total and done >= total), overwrite=True)
 
     return show
 
 
 def fail(msg: str, code: int = 2) -> None:
-    click.echo(f"pmd-tui: error: {msg}", err=True)
+    echo(f"pmd-tui: error: {msg}", err=True)
     sys.exit(code)
 
 
@@ -69,12 +89,18 @@ def handle_errors(fn):
             fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except sqlite3.Error as exc:  # the disk filled up or the file went bad while working
+            obj = click.get_current_context(silent=True)
+            path = getattr(getattr(obj, "obj", None), "_db_path", None) or "database"
+            fail(database_problem(path, exc))
+        except OSError as exc:  # the file system refused (disk full, read-only, name too long)
+            fail(describe_os_error(exc))
 
     return wrapper
 
 
 def dump_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+    echo(safetext.dumps(obj, default=str))
 
 
 def parse_issue(value: str | None) -> int | None:

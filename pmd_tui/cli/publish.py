@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pmd_tui.cli.common import Context, handle_errors, info, tell_issue
+from pmd_tui.cli.common import Context, handle_errors, info, out, tell_issue
 from pmd_tui.store import Status
 
 
@@ -28,13 +28,13 @@ def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, 
     results = publish(store, obj.settings, ids, repo=repo, to_dir=to_dir, dry_run=dry_run, progress=progress)
     for r in results:
         if r.outcome == "would-publish":
-            click.echo(f"#{r.submission_id} {r.name} -> {r.folder}/: {r.plan.summary()}")
+            out(f"#{r.submission_id} {r.name} -> {r.folder}/: {r.plan.summary()}")
             for line in r.plan.lines():
-                click.echo(line)
+                out(line)
         elif r.outcome == "unchanged":
-            click.echo(f"#{r.submission_id} {r.name}: unchanged, nothing to commit")
+            out(f"#{r.submission_id} {r.name}: unchanged, nothing to commit")
         else:
-            click.echo(f"#{r.submission_id} {r.name}: published {r.folder}/ ({r.plan.summary()}) {r.url or ''}".rstrip())
+            out(f"#{r.submission_id} {r.name}: published {r.folder}/ ({r.plan.summary()}) {r.url or ''}".rstrip())
             if not to_dir:
                 tell_issue(obj, r.submission_id, "published", notify, url=r.url, folder=r.folder)
         if r.skipped:

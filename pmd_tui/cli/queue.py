@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pmd_tui.cli.common import (Context, download_bar, dump_json, handle_errors, info, parse_issue,
+from pmd_tui.cli.common import (Context, download_bar, dump_json, handle_errors, info, out, parse_issue,
                                 submission_json)
 from pmd_tui.store import QueueStore, Status
 
@@ -51,7 +51,7 @@ def add(obj: Context, sources, name, issue, submitter, each):
         counts = obj.store.summaries()
         row = next(r for r in counts if r["id"] == sid)
         info(f"added #{sid} {sub['name']!r}: {row['images']} images, {row['captions']} captions")
-        click.echo(sid)
+        out(sid)
 
 
 @click.command("list")
@@ -63,21 +63,21 @@ def list_cmd(obj: Context, status, as_json):
     """The queue, newest first."""
     rows = obj.store.summaries(status=status)
     if as_json:
-        out = []
+        items = []
         for r in rows:
             d = submission_json(obj.store, r)
-            d.update(images=r["images"], captions=r["captions"],
+            d.update(images=r["images"], captions=r["captions"], excluded=r["excluded"],
                      worst={"status": r["worst_status"], "rule": r["worst_rule"]} if r["worst_status"] else None)
-            out.append(d)
-        dump_json(out)
+            items.append(d)
+        dump_json(items)
         return
     if not rows:
         info("the queue is empty")
         return
-    click.echo(f"{'ID':>4}  {'STATUS':<9} {'IMAGES':>6} {'CAPS':>5}  {'WORST':<28} NAME")
+    out(f"{'ID':>4}  {'STATUS':<9} {'IMAGES':>6} {'CAPS':>5}  {'WORST':<28} NAME")
     for r in rows:
         worst = f"{r['worst_status']} {r['worst_rule'] or ''}".strip() if r["worst_status"] else "-"
-        click.echo(f"{r['id']:>4}  {r['status']:<9} {r['images']:>6} {r['captions']:>5}  {worst:<28} {r['name']}")
+        out(f"{r['id']:>4}  {r['status']:<9} {r['images']:>6} {r['captions']:>5}  {worst:<28} {r['name']}")
 
 
 @click.command()
@@ -97,28 +97,29 @@ def show(obj: Context, submission_id, as_json):
         d["files"] = [
             {k: f[k] for k in ("name", "original_path", "kind", "size_bytes", "sha256", "width", "height",
                                "format", "mode", "caption", "caption_source")}
+            | {"excluded": bool(f["excluded"])}
             for f in files
         ]
         d["checks"] = [{k: c[k] for k in ("rule", "status", "message", "files")} for c in checks]
         d["intake"] = [{k: n[k] for k in ("kind", "path", "detail")} for n in store.notes(submission_id)]
         dump_json(d)
         return
-    click.echo(f"#{sub['id']} {sub['name']}  [{sub['status']}]")
+    out(f"#{sub['id']} {sub['name']}  [{sub['status']}]")
     for key in ("source", "issue_number", "submitter", "concept_type", "concept", "trigger_words",
                 "caption_method", "repeats", "likeness_attestation", "artist_attestation"):
         if sub.get(key) not in (None, ""):
-            click.echo(f"  {key.replace('_', ' ')}: {sub[key]}")
-    click.echo("files:")
+            out(f"  {key.replace('_', ' ')}: {sub[key]}")
+    out("files:")
     for f in files:
         dims = f"{f['width']}x{f['height']} {f['format']}" if f["width"] else "unreadable" if f["kind"] == "image" else f["kind"]
         cap = f" [{f['caption_source']}] {f['caption']!r}" if f["kind"] == "image" and f["caption"] is not None else ""
         if f["kind"] == "image" and f["caption"] is None:
             cap = " (no caption)"
-        click.echo(f"  {f['name']}  {dims}{cap}")
+        out(f"  {f['name']}  {dims}{cap}" + ("  [excluded]" if f["excluded"] else ""))
     if checks:
-        click.echo("checks:")
+        out("checks:")
         for c in checks:
-            click.echo(f"  {c['status']:<8} {c['rule']:<28} {c['message']}")
+            out(f"  {c['status']:<8} {c['rule']:<28} {c['message']}")
 
 
 @click.command()
@@ -141,7 +142,7 @@ def sync(obj: Context, repo, label):
     added, known, unusable = tally(outcomes)
     info(f"{len(added)} added, {known} already known, {len(unusable)} without a usable submission")
     for o in added:
-        click.echo(o.submission_id)
+        out(o.submission_id)
 
 
 @click.command("log")
@@ -160,4 +161,4 @@ def log_cmd(obj: Context, submission_id, as_json):
     for e in events:
         d = e["detail"]
         summary = ", ".join(f"{k}={v!r}" for k, v in d.items() if k not in ("old_source", "old_detail"))
-        click.echo(f"{e['at']}  #{e['submission_id'] or '-':<4} {e['actor']:<12} {e['action']:<16} {summary}")
+        out(f"{e['at']}  #{e['submission_id'] or '-':<4} {e['actor']:<12} {e['action']:<16} {summary}")

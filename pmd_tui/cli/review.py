@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from pmd_tui.cli.common import Context, dump_json, handle_errors, info, resolve_ids, submission_json, tell_issue
-from pmd_tui.store import Status
+from pmd_tui.cli.common import (Context, dump_json, handle_errors, info, out, resolve_ids, submission_json,
+                                tell_issue)
+from pmd_tui.store import CONCEPT_TYPES, LIKENESS_CHOICES, Status
 
 MARK = {"pass": "ok  ", "info": "info", "pending": "wait", "warn": "WARN", "fail": "FAIL"}
 
@@ -51,10 +52,10 @@ def check(obj: Context, ids, as_json, check_all, models, device):
             dump_json({"submission": submission_json(obj.store, sub),
                        "checks": [{k: f[k] for k in ("rule", "status", "message", "files")} for f in findings]})
             continue
-        click.echo(f"#{sid} {sub['name']}: {worst(findings)}")
+        out(f"#{sid} {sub['name']}: {worst(findings)}")
         for f in findings:
             if f["status"] != "pass":
-                click.echo(f"  {MARK[f['status']]} {f['rule']:<28} {f['message']}")
+                out(f"  {MARK[f['status']]} {f['rule']:<28} {f['message']}")
     if any_fail:
         raise SystemExit(1)
 
@@ -92,7 +93,7 @@ def reject(obj: Context, submission_id, reason, notify):
 
 @click.command()
 @click.argument("submission_id", type=int)
-@click.option("--likeness", type=click.Choice(["self", "public-figure", "fictional", "not-a-likeness"]),
+@click.option("--likeness", type=click.Choice(LIKENESS_CHOICES),
               help="Who the likeness dataset shows (rule 2).")
 @click.option("--artist-ok", is_flag=True, help="The artist has not objected to training on their work (rule 3).")
 @click.pass_obj
@@ -103,16 +104,23 @@ def attest(obj: Context, submission_id, likeness, artist_ok):
 
     if likeness is None and not artist_ok:
         raise click.UsageError("give --likeness and/or --artist-ok")
+    from pmd_tui.decisions import rejudge_after_edit
+
     obj.store.attest(submission_id, actor=obj.settings.actor, likeness=likeness, artist_ok=artist_ok or None)
     info(f"attested #{submission_id}")
     if obj.store.get(submission_id)["status"] in (Status.NEW, Status.CHECKED):
         run_checks(obj.store, obj.settings, [submission_id])
+    else:
+        said = rejudge_after_edit(obj.store, obj.settings, submission_id, actor=obj.settings.actor,
+                                  what="the attestation")
+        if said:
+            info(said)
 
 
 @click.command()
 @click.argument("submission_id", type=int)
 @click.option("--name")
-@click.option("--concept-type", type=click.Choice(["person", "style", "object", "other"]))
+@click.option("--concept-type", type=click.Choice(CONCEPT_TYPES))
 @click.option("--concept")
 @click.option("--trigger", "trigger_words", help="Trigger word(s), comma separated.")
 @click.option("--caption-method")
@@ -120,9 +128,15 @@ def attest(obj: Context, submission_id, likeness, artist_ok):
 @click.pass_obj
 @handle_errors
 def edit(obj: Context, submission_id, **fields):
-    """Edit a submission's metadata."""
+    """Edit a submission's metadata (an approved or published one is judged again)."""
+    from pmd_tui.decisions import rejudge_after_edit
+
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
         raise click.UsageError("nothing to change")
     obj.store.update_fields(submission_id, changes, actor=obj.settings.actor)
     info(f"updated #{submission_id}: {', '.join(changes)}")
+    said = rejudge_after_edit(obj.store, obj.settings, submission_id, actor=obj.settings.actor,
+                              what=f"the edit of {', '.join(changes)}")
+    if said:
+        info(said)

@@ -97,6 +97,8 @@ def build_bundle(store: QueueStore, submission_id: int) -> Bundle:
     bundle = Bundle(submission_id=submission_id, folder=folder_for(store, sub))
     metadata = []
     for f in store.files(submission_id, "image"):
+        if f.get("excluded"):  # left out by the maintainer: never published
+            continue
         if f["name"] in corrupt:
             bundle.skipped.append(f["name"])
             continue

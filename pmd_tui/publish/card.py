@@ -20,7 +20,7 @@ def _yaml_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def render_card(datasets: dict[str, dict], repo: str) -> str:
+def render_card(datasets: dict[str, dict]) -> str:
     """README.md for the whole repo from {folder: stats}."""
     lines = ["---", "license: other", "task_categories:", "- text-to-image", "pretty_name: Personalization meta-dataset",
              "configs:"]

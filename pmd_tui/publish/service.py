@@ -62,7 +62,7 @@ def publish_one(store: QueueStore, settings: Settings, target, submission_id: in
     bundle = build_bundle(store, submission_id)
     datasets = {**target.remote_datasets(), **_local_datasets(store, target.label), bundle.folder: bundle.stats}
     desired = bundle.paths()
-    desired["README.md"] = render_card(datasets, target.repo).encode("utf-8")
+    desired["README.md"] = render_card(datasets).encode("utf-8")
     desired["stats.json"] = render_stats(datasets).encode("utf-8")
     plan = target.plan(desired, bundle.folder)
     result = PublishResult(submission_id, sub["name"], bundle.folder, "would-publish", plan,

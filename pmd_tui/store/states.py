@@ -1,8 +1,12 @@
 """Submission states and the transitions between them.
 
-A submission moves new -> checked -> approved | rejected -> published. Re-checking is always allowed
-(it re-opens a rejected or approved set after an edit); a published set re-opens as approved when it is
-changed, so that the next publish updates its folder.
+A submission moves new -> checked -> approved | rejected, and approved -> published. Running the
+checks (``pmd-tui check``, ``c``) moves a new, checked, approved or rejected set to checked; a published
+set keeps its status and only gets new findings. An edit after approval (caption, metadata, attestation)
+is judged again (``decisions.rejudge_after_edit``): a new blocking finding sends an approved or published
+set back to checked; otherwise a published set re-opens as approved, so the next publish updates its
+folder, and an approved one stays approved. Publishing an already published set again is allowed (a re-run
+after a crash between the commit and the bookkeeping completes it).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CHECKED: frozenset({Status.CHECKED, Status.APPROVED, Status.REJECTED}),
     Status.APPROVED: frozenset({Status.CHECKED, Status.REJECTED, Status.PUBLISHED}),
     Status.REJECTED: frozenset({Status.CHECKED}),
-    Status.PUBLISHED: frozenset({Status.APPROVED, Status.PUBLISHED}),
+    Status.PUBLISHED: frozenset({Status.CHECKED, Status.APPROVED, Status.PUBLISHED}),
 }
 
 _HINTS = {

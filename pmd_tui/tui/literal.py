@@ -7,16 +7,19 @@ terminal.
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from pmd_tui.safetext import escape
 
 
 def visible(value: object) -> str:
-    s = "" if value is None else str(value)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
+    """The core's one rule for untrusted text; tabs and line breaks stay (captions and readmes span lines)."""
+    return escape(value, keep="\t\n")
+
+
+def one_line(value: object) -> str:
+    """For titles and other single-line places: every control character escaped, line breaks too."""
+    return escape(value)
 
 
 def literal(value: object, style: str = "") -> Text:

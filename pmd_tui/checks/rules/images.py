@@ -22,7 +22,9 @@ RULES = (
     "images.16bit",
     "images.alpha",
     "images.animated",
+    "images.unusual-format",
 )
+COMMON_FORMATS = ("JPEG", "PNG", "WEBP")
 NEAR_DUPLICATE_BITS = 6  # Hamming distance between 64-bit perceptual hashes
 
 
@@ -174,4 +176,8 @@ def check(ctx: CheckContext) -> list[dict]:
                      "no transparency"))
     out.append(_info("images.animated", _flag(ctx, lambda a: a.get("animated")),
                      ("is animated (the first frame is used)", "are animated (the first frame is used)"), "no animated images"))
+    unusual = _flag(ctx, lambda a: a.get("format") not in COMMON_FORMATS)
+    out.append(_info("images.unusual-format", unusual,
+                     ("is not JPEG, PNG or WebP (F converts it to PNG losslessly)",
+                      "are not JPEG, PNG or WebP (F converts them to PNG losslessly)"), "JPEG, PNG and WebP only"))
     return out
