@@ -104,7 +104,7 @@ def analyse(path: str, max_pixels: int) -> dict:
         out["phash"] = str(imagehash.phash(small))
         out["upscale"] = upscale_evidence(np.asarray(gray))
         k = quality.reduction(w, h)
-        gray_small = np.asarray(gray.reduce(k) if k > 1 else gray)
+        gray_small = gray.reduce(k) if k > 1 else gray
         out["quality"] = quality.measure(gray_small, colour, mode)
         out["ok"] = True
     except Exception as exc:  # a bad image is a finding, never a crash

@@ -14,9 +14,10 @@ So the frame is cut into 64 px tiles; for each tile the row and column spectra g
   pixels when its fine detail is not a thin leakage of strong coarse edges.
 
 The image's ``detail`` is the strongest such tile. An image with no proof anywhere is judged upscaled.
-Bilinear and bicubic enlargements by 1.5x and 3x (and Lanczos ones) keep more leakage; they leave another
-trace: the second derivative varies with period 3 pixels (the interpolation phase repeats every 3 output
-pixels), which native photos and JPEG's 8-pixel grid do not (``period3``).
+Enlargements by 1.5x and 3x keep more leakage; they leave another trace: the interpolation phase repeats
+every 3 output pixels, so the second derivative cycles with period 3 (``period3``) and, at 1.5x, every
+third pixel is an average and smoother than its neighbours (``smooth3``); native photos and JPEG's
+8-pixel grid show neither.
 
 The thresholds are measured, not guessed: ``tests/bench/eval_upscale.py`` chooses them on one set of real
 photos and reports precision and recall on a held-out set, both ways (README, "Upscale detector").
@@ -34,11 +35,12 @@ COARSE = slice(8, 15)  # 0.125-0.22 cycles/pixel
 WHITE = TILE * 0.375 * 2  # power per bin of unit-variance white noise (Hann window, rows + columns)
 
 # Decision thresholds. eval_upscale.py chooses them on one photo set and tests on the other; these sit
-# with the two folds' choices (detail 2.6-2.7; period3 0.03-0.05, the higher one spares photos that were
-# downscaled by 0.75x or 0.6x, which leave a weaker 3-pixel pattern). Figures in the README.
+# between the two folds' choices (detail 2.5-2.7, cycle 0.03-0.05, smoothing 0.06-0.08) on the side that
+# spares photos downscaled by 0.75x or 0.6x. Figures in the README.
 MIN_DETAIL = 2.7  # grey levels RMS of pixel-scale detail that proves native pixels
 MIN_RATIO = -1.6  # log10(fine / coarse power) a proving tile must reach
-MAX_PERIOD3 = 0.05  # strength of a 3-pixel periodicity of the second derivative
+MAX_PERIOD3 = 0.05  # amplitude of the 3-pixel cycle of |second derivative| (relative)
+MAX_SMOOTH3 = 0.08  # how much smoother every third pixel is (relative |second derivative|)
 MIN_SIDE = 64
 CUT_TO_FACTOR = 0.87  # kernels start falling a little before their cut-off (measured on bicubic and Lanczos)
 FALL = 0.6  # decades below the plateau that mark the cut-off (or half-way to the floor, if that is higher)
@@ -63,9 +65,16 @@ def _tile_spectra(g: np.ndarray) -> np.ndarray:
     return p.reshape(-1, TILE // 2 + 1)
 
 
-def _period3(g: np.ndarray) -> float:
-    """Strength of a 3-pixel periodicity in |second derivative| along both axes (the weaker axis)."""
-    out = []
+def _period3(g: np.ndarray) -> tuple[float, float]:
+    """The 3-pixel interpolation pattern along both axes (the weaker axis counts): (strength, smoothing).
+
+    Enlarging by 1.5x or 3x puts output pixels at positions relative to the original samples that repeat
+    every 3 pixels, so the mean |second derivative| of the three phases differs. ``strength`` is the
+    amplitude of that 3-pixel cycle (relative to the mean). ``smoothing`` is how much the smoothest phase
+    falls below the others: 1.5x enlargements make every third pixel an average of two originals. Photos
+    downscaled by 0.75x or 0.6x repeat every 3 pixels too, but weakly, or with one phase sharper.
+    """
+    strength, smoothing = [], []
     step = 2 * ROW_STEP  # a few hundred lines average out the content; the pattern is in every line
     for a, axis in ((g[::step].astype(np.float32), 1), (g[:, ::step].astype(np.float32), 0)):
         if axis == 1:
@@ -74,13 +83,15 @@ def _period3(g: np.ndarray) -> float:
             d2 = np.abs(a[:-2] - 2 * a[1:-1] + a[2:]).mean(axis=1)
         n = len(d2) // 3 * 3
         if n < 48:
-            return 0.0
+            return 0.0, 0.0
         phases = d2[:n].reshape(-1, 3).mean(axis=0)
         mean = float(phases.mean())
         if mean <= 1e-6:
-            return 0.0
-        out.append(abs(np.sum(phases * np.exp(-2j * np.pi * np.arange(3) / 3))) / 3 / mean)
-    return float(min(out))
+            return 0.0, 0.0
+        phases = phases / mean
+        strength.append(float(abs(np.sum(phases * np.exp(-2j * np.pi * np.arange(3) / 3))) / 3))
+        smoothing.append(float(np.median(phases) - phases.min()))
+    return min(strength), min(smoothing)
 
 
 def _factor(spectra: np.ndarray, coarse: np.ndarray) -> float:
@@ -120,7 +131,8 @@ def upscale_evidence(gray: np.ndarray) -> dict | None:
     ratio = np.log10((fine + 1e-6) / (coarse + 1e-6))
     proving = fine[ratio >= MIN_RATIO]
     detail = float(np.sqrt(proving.max() / WHITE)) if len(proving) else 0.0
-    return {"detail": round(detail, 3), "period3": round(_period3(g), 4),
+    period3, smooth3 = _period3(g)
+    return {"detail": round(detail, 3), "period3": round(period3, 4), "smooth3": round(smooth3, 4),
             "factor": round(_factor(spectra, coarse), 2)}
 
 
@@ -132,7 +144,7 @@ def verdict(evidence: dict | None, width: int, height: int) -> dict | None:
     if not evidence:
         return None
     no_detail = evidence["detail"] < MIN_DETAIL
-    periodic = evidence["period3"] > MAX_PERIOD3
+    periodic = evidence["period3"] > MAX_PERIOD3 or evidence.get("smooth3", 0.0) > MAX_SMOOTH3
     if not (no_detail or periodic):
         return None
     factor = min(FACTORS, key=lambda s: abs(np.log(s / max(evidence["factor"], 1.0))))
@@ -142,5 +154,7 @@ def verdict(evidence: dict | None, width: int, height: int) -> dict | None:
         why = (f"no pixel-level detail anywhere in the frame (strongest {evidence['detail']:.1f} grey levels RMS "
                f"at 0.4-0.5 cycles/pixel; native photos show at least {MIN_DETAIL:g})")
     else:
-        why = "interpolation pattern: the fine structure repeats every 3 pixels"
+        why = (f"interpolation pattern: the fine structure repeats every 3 pixels (cycle {evidence['period3']:.0%}, "
+               f"every third pixel {evidence.get('smooth3', 0.0):.0%} smoother; native photos: under "
+               f"{MAX_PERIOD3:.0%} and {MAX_SMOOTH3:.0%})")
     return {"factor": factor, "native": (round(width / factor), round(height / factor)), "why": why}

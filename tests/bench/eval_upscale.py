@@ -14,8 +14,8 @@ scikit-image) and the DreamBooth dataset (54 photos in 10 subject folders; githu
   (sharp; sources over 640 px are first reduced to 512 px, as an upscaler's input would be) and of a
   softened copy (Gaussian blur, radius 1.2 px), saved raw or as JPEG q75, q85 or q95 (rotating).
 
-For each direction (tune on scikit-image, test on DreamBooth; then the reverse) it chooses the two
-thresholds (minimum pixel-scale detail, maximum 3-pixel periodicity) that minimise the balanced error on
+For each direction (tune on scikit-image, test on DreamBooth; then the reverse) it chooses the three
+thresholds (minimum pixel-scale detail, maximum 3-pixel cycle and smoothing) that minimise the balanced error on
 the tuning set, then prints the confusion table, precision and recall on the held-out set. Last it
 prints what the thresholds shipped in ``pmd_tui/imaging/upscale.py`` do on both sets.
 """
@@ -109,38 +109,44 @@ def measure(case) -> dict | None:
     return upscale.upscale_evidence(gray)
 
 
-def predict(ev: dict | None, min_detail: float, max_period3: float) -> bool:
-    return bool(ev) and (ev["detail"] < min_detail or ev["period3"] > max_period3)
+def predict(ev: dict | None, min_detail: float, max_period3: float, max_smooth3: float = np.inf) -> bool:
+    return bool(ev) and (ev["detail"] < min_detail or ev["period3"] > max_period3 or ev["smooth3"] > max_smooth3)
 
 
 DETAIL_GRID = np.round(np.arange(0.5, 8.01, 0.1), 2)
-PERIOD_GRID = (0.015, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1, np.inf)
+PERIOD_GRID = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, np.inf)
+SMOOTH_GRID = (0.06, 0.08, 0.1, 0.12, 0.15, 0.2, np.inf)
 
 
-def tune(rows) -> tuple[float, float]:
+def tune(rows) -> tuple[float, float, float]:
     """Thresholds with the least balanced error on ``rows``; the middle of the best detail interval."""
-    labels = np.array([r[1] for r in rows])
+    labels = np.array([r[1] for r in rows]) == 1
+    ok = np.array([r[4] is not None for r in rows])
+    detail = np.array([r[4]["detail"] if r[4] else np.inf for r in rows])
+    period = np.array([r[4]["period3"] if r[4] else 0.0 for r in rows])
+    smooth = np.array([r[4]["smooth3"] if r[4] else 0.0 for r in rows])
     best = None
     for p in PERIOD_GRID:
-        errs = []
-        for d in DETAIL_GRID:
-            pred = np.array([predict(r[4], d, p) for r in rows])
-            errs.append(((pred & (labels == 0)).sum() / max(1, (labels == 0).sum()))
-                        + ((~pred & (labels == 1)).sum() / max(1, (labels == 1).sum())))
-        errs = np.array(errs)
-        at = np.flatnonzero(errs == errs.min())
-        d = float(DETAIL_GRID[at[len(at) // 2]])
-        if best is None or errs.min() < best[0] - 1e-12:
-            best = (errs.min(), d, p)
-    return best[1], best[2]
+        for sm in SMOOTH_GRID:
+            periodic = ok & ((period > p) | (smooth > sm))
+            errs = []
+            for d in DETAIL_GRID:
+                pred = periodic | (ok & (detail < d))
+                errs.append((pred & ~labels).sum() / max(1, (~labels).sum())
+                            + (~pred & labels).sum() / max(1, labels.sum()))
+            errs = np.array(errs)
+            at = np.flatnonzero(errs == errs.min())
+            if best is None or errs.min() < best[0] - 1e-12:
+                best = (errs.min(), float(DETAIL_GRID[at[len(at) // 2]]), p, sm)
+    return best[1], best[2], best[3]
 
 
-def report(title: str, rows, min_detail: float, max_period3: float) -> None:
+def report(title: str, rows, min_detail: float, max_period3: float, max_smooth3: float) -> None:
     labels = np.array([r[1] for r in rows])
-    pred = np.array([predict(r[4], min_detail, max_period3) for r in rows])
+    pred = np.array([predict(r[4], min_detail, max_period3, max_smooth3) for r in rows])
     tp, fn = int((pred & (labels == 1)).sum()), int((~pred & (labels == 1)).sum())
     fp, tn = int((pred & (labels == 0)).sum()), int((~pred & (labels == 0)).sum())
-    print(f"\n{title}  (detail < {min_detail:g} grey levels or period3 > {max_period3:g})")
+    print(f"\n{title}  (detail < {min_detail:g} grey levels, period3 > {max_period3:g} or smooth3 > {max_smooth3:g})")
     print(f"{'':22}{'flagged':>9}{'not flagged':>13}")
     print(f"{'upscaled':22}{tp:9d}{fn:13d}")
     print(f"{'native':22}{fp:9d}{tn:13d}")
@@ -184,7 +190,7 @@ def main() -> None:
         sys.exit(f"no DreamBooth photos under {args.dreambooth} (use --dreambooth DIR)")
     # the measurements depend on the detector's code, not on its two decision thresholds
     code = [line for line in Path(upscale.__file__).read_text().splitlines()
-            if not line.startswith(("MIN_DETAIL =", "MAX_PERIOD3 ="))]
+            if not line.startswith(("MIN_DETAIL =", "MAX_PERIOD3 =", "MAX_SMOOTH3 =", "#"))]
     key = hashlib.sha256("\n".join(code).encode() + Path(__file__).read_bytes()).hexdigest()
     cached = {}
     if args.cache and args.cache.exists():
@@ -206,12 +212,12 @@ def main() -> None:
         with open(args.cache, "wb") as f:
             pickle.dump({"key": key, "rows": rows}, f)
     for tune_on, test_on in (("scikit-image", "DreamBooth"), ("DreamBooth", "scikit-image")):
-        d, p = tune(rows[tune_on])
-        print(f"\n=== thresholds chosen on {tune_on}: detail {d:g}, period3 {p:g}")
-        report(f"held-out {test_on}", rows[test_on], d, p)
+        d, p, sm = tune(rows[tune_on])
+        print(f"\n=== thresholds chosen on {tune_on}: detail {d:g}, period3 {p:g}, smooth3 {sm:g}")
+        report(f"held-out {test_on}", rows[test_on], d, p, sm)
     print("\n=== thresholds shipped in pmd_tui/imaging/upscale.py")
     for name in rows:
-        report(name, rows[name], upscale.MIN_DETAIL, upscale.MAX_PERIOD3)
+        report(name, rows[name], upscale.MIN_DETAIL, upscale.MAX_PERIOD3, upscale.MAX_SMOOTH3)
 
 
 if __name__ == "__main__":
