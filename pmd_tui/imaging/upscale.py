@@ -151,8 +151,10 @@ def verdict(evidence: dict | None, width: int, height: int) -> dict | None:
     if periodic and factor not in (1.5, 3.0):
         factor = 1.5 if factor < 2.2 else 3.0
     if no_detail:
-        why = (f"no pixel-level detail anywhere in the frame (strongest {evidence['detail']:.1f} grey levels RMS "
-               f"at 0.4-0.5 cycles/pixel; native photos show at least {MIN_DETAIL:g})")
+        strongest = (f"strongest {evidence['detail']:.1f} grey levels RMS" if evidence["detail"] >= 0.05
+                     else "none above the leakage of coarser detail")
+        why = (f"no pixel-level detail anywhere in the frame ({strongest} at 0.4-0.5 cycles/pixel; native photos "
+               f"show at least {MIN_DETAIL:g})")
     else:
         why = (f"interpolation pattern: the fine structure repeats every 3 pixels (cycle {evidence['period3']:.0%}, "
                f"every third pixel {evidence.get('smooth3', 0.0):.0%} smoother; native photos: under "
