@@ -27,6 +27,9 @@ DEFAULT_CAPTION_MODEL = "florence-community/Florence-2-large"
 DEFAULT_NSFW_MODEL = "Falconsai/nsfw_image_detection"
 # OpenCV's YuNet (opencv_zoo, MIT): REPO/FILE on the Hub, or a local .onnx path
 DEFAULT_FACE_MODEL = "opencv/face_detection_yunet/face_detection_yunet_2023mar.onnx"
+# the feature models of `pmd-tui score` (DreamBooth's subject and prompt fidelity)
+DEFAULT_DINO_MODEL = "facebook/dino-vits16"
+DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -64,6 +67,9 @@ class Settings:
     face_model: StrictStr = DEFAULT_FACE_MODEL  # "off" disables face detection
     opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
     notify: StrictBool = False  # comment decisions on the submission's issue by default
+    dino_model: StrictStr = DEFAULT_DINO_MODEL  # pmd-tui score: subject fidelity, FD/KID features
+    clip_model: StrictStr = DEFAULT_CLIP_MODEL  # pmd-tui score: CLIP-I, CLIP-T
+    publish_scores: StrictBool = False  # write scores.json beside stats.json when publishing
 
     @property
     def data_dir(self) -> Path:

@@ -427,3 +427,41 @@ def test_captions_command_dry_run_then_apply_and_undo(cli, store, settings, tmp_
     assert cli("captions", sid, "--normalise", "--remove-tag", "x").exit_code == 2
     assert cli("captions", sid, "--undo").exit_code == 0
     assert captions(store, sid)["p2.jpg"] == "ohwx dog"
+
+
+# -- what leaves the queue ------------------------------------------------------------------------
+def test_publishing_skips_excluded_images_and_writes_the_fixed_ones(cli, store, settings, tmp_path):
+    entries = kohya_set(3)
+    entries["turned.jpg"] = rotated_jpeg(6)
+    entries["turned.txt"] = "photo of ohwx dog, sideways"
+    sid = add(store, settings, tmp_path, entries)
+    run_checks(store, settings, [sid])
+    fixes.apply_fix(store, settings, sid, "orient")
+    fixes.set_excluded(store, settings, sid, ["img01.jpg"], True, reason="blurry")
+    store.attest(sid, actor="t", likeness="not-a-likeness", artist_ok=True)
+    approve(store, settings, sid)
+    out = tmp_path / "published"
+    r = cli("publish", sid, "--to", out)
+    assert r.exit_code == 0, r.output
+    folder = next(p for p in out.iterdir() if p.is_dir())
+    names = {p.name for p in folder.iterdir()}
+    assert "img01.jpg" not in names and "img01.txt" not in names
+    assert {"img00.jpg", "img02.jpg", "turned.jpg", "turned.txt"} <= names
+    with Image.open(folder / "turned.jpg") as im:
+        assert im.size == (48, 96) and im.getexif().get(ORIENTATION) in (None, 1)
+    assert "img01.jpg" not in (folder / "metadata.jsonl").read_text()
+
+
+def test_captioning_and_the_format_rule_leave_excluded_and_camera_files_alone(store, settings, tmp_path):
+    from pmd_tui.captioning.service import pending
+
+    base = Image.open(io.BytesIO(image_bytes(size=(640, 512), seed=5)))
+    buf = io.BytesIO()
+    base.save(buf, "MPO", save_all=True, append_images=[base.resize((160, 128))])  # a phone camera's JPEG
+    entries = {"a.jpg": image_bytes(seed=1), "b.jpg": image_bytes(seed=2), "camera.jpg": buf.getvalue()}
+    sid = add(store, settings, tmp_path, entries)
+    run_checks(store, settings, [sid])
+    assert rule(store, sid, "images.unusual-format")["status"] == "pass"
+    assert rule(store, sid, "images.animated")["status"] == "pass"
+    fixes.set_excluded(store, settings, sid, ["b.jpg"], True)
+    assert [i.name for i in pending(store, [sid])] == ["a.jpg", "camera.jpg"]

@@ -8,7 +8,8 @@ from pmd_tui.cli.common import (Context, dump_json, handle_errors, info, out, re
                                 tell_issue)
 from pmd_tui.store import CONCEPT_TYPES, LIKENESS_CHOICES, Status
 
-MARK = {"pass": "ok  ", "info": "info", "pending": "wait", "warn": "WARN", "fail": "FAIL"}
+# the same words as everywhere else (pending, not "wait"), loud when they need a look
+MARK = {"pass": "pass", "info": "info", "warn": "WARN", "pending": "PENDING", "fail": "FAIL"}
 
 
 @click.command()

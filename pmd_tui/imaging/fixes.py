@@ -19,7 +19,6 @@ from pmd_tui.errors import InputError
 
 ORIENTATION = 0x0112
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
-COMMON_FORMATS = ("JPEG", "PNG", "WEBP")
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif"}
 BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "grey": (128, 128, 128), "gray": (128, 128, 128)}
 
@@ -75,6 +74,8 @@ def _exif_bytes(im: Image.Image, *, reset_orientation: bool = False) -> bytes | 
 
 
 def _target_format(source: str | None) -> str:
+    if source == "MPO":  # a camera JPEG with an embedded second image: the fixed copy is a plain JPEG
+        return "JPEG"
     return source if source in ("JPEG", "PNG", "WEBP", "TIFF") else "PNG"
 
 
@@ -179,6 +180,6 @@ def fix_image(data: bytes, op: str, *, background: str | tuple | None = None) ->
             frame = frame.convert("RGBA" if "transparency" in im.info else "RGB")
         return _result(frame, source, icc=icc, exif=_exif_bytes(im))
     # png
-    if source == "PNG":
+    if source in ("PNG", "JPEG", "MPO", "WEBP"):
         return None
     return _result(im, source, fmt="PNG", icc=icc, exif=_exif_bytes(im))

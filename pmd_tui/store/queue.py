@@ -1,4 +1,4 @@
-"""QueueStore: every read and write of the review queue goes through here.
+"""QueueStore: every read and write of the review queue goes through here (no SQL outside ``store/``).
 
 SQLite in WAL mode with a generous busy timeout lets the TUI and a headless command share one file.
 Writes run in ``BEGIN IMMEDIATE`` transactions, and state changes are compare-and-set, so two
@@ -17,13 +17,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import sqlite_utils
-
 from pmd_tui import paths
 from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
+from pmd_tui.store.benchmark import BenchmarkRecords
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
 from pmd_tui.store.vocabulary import SEVERITY, CONCEPT_TYPES, LIKENESS_CHOICES, severity_rank, severity_rank_sql  # noqa: F401 (SEVERITY: imported from here)
+
+
+def _import_sqlite_utils():
+    """sqlite-utils imports pandas when it is installed, only to map ``pandas.Timestamp`` columns (never used
+    here); that was about a second of every start-up. Import it with pandas hidden; pandas stays importable."""
+    import sys
+
+    if "pandas" in sys.modules:
+        import sqlite_utils
+        return sqlite_utils
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+    finally:
+        del sys.modules["pandas"]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 EDITABLE_FIELDS = (
     "name",
@@ -82,7 +100,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class QueueStore:
+class QueueStore(BenchmarkRecords):
     """Thread-safe access to one queue database (one SQLite connection per thread)."""
 
     def __init__(self, db_path: str | Path, *, migrate: bool = True):
@@ -174,6 +192,19 @@ class QueueStore:
             (submission_id, now(), actor, action, json.dumps(detail, ensure_ascii=False) if detail else None),
         )
 
+    def task_events(self, limit: int = 500) -> list[dict]:
+        """The latest background-task outcomes (events without a submission, action ``task-*``), oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM events WHERE submission_id IS NULL AND action LIKE 'task-%' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        out = []
+        for row in reversed(rows):
+            d = dict(row)
+            d["detail"] = json.loads(d["detail"]) if d["detail"] else {}
+            out.append(d)
+        return out
+
     def events(self, submission_id: int | None = None) -> list[dict]:
         if submission_id is None:
             rows = self.conn.execute("SELECT * FROM events ORDER BY id")
@@ -186,6 +217,20 @@ class QueueStore:
             out.append(d)
         return out
 
+
+    def last_event_id(self) -> int:
+        """The id of the newest event (0 when there is none): a mark to find the events written after it."""
+        return self.conn.execute("SELECT IFNULL(MAX(id), 0) FROM events").fetchone()[0]
+
+    def event_ids_after(self, submission_id: int, after: int) -> list[int]:
+        """Ids of this submission's events newer than ``after``, oldest first."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM events WHERE submission_id = ? AND id > ? ORDER BY id", (submission_id, after))]
+
+    def issue_urls(self) -> dict[str, int]:
+        """Issue URL -> submission id, for every submission that came from an issue."""
+        rows = self.conn.execute("SELECT issue_url, id FROM submissions WHERE issue_url IS NOT NULL").fetchall()
+        return {r[0]: r[1] for r in rows}
     # -- submissions -----------------------------------------------------------------------------
     def add_submission(
         self,
@@ -455,7 +500,8 @@ class QueueStore:
                 self.log(submission_id, "checked", actor, counts=counts)
 
     EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested",
-                    "images-excluded", "images-restored", "images-fixed", "fix-undone")
+                    "images-excluded", "images-restored", "images-fixed", "fix-undone",
+                    "split-changed", "benchmark-edited")
 
     def changed_since_check(self, submission_id: int) -> bool:
         """True when captions, metadata or attestations changed after the latest check."""
@@ -536,6 +582,25 @@ class QueueStore:
         ).fetchall()
         return [dict(r) for r in rows]
 
+    def published_images(self, exclude: int | None = None) -> list[dict]:
+        """name, sha256 and dataset name of every image of the published submissions (but ``exclude``)."""
+        rows = self.conn.execute(
+            """SELECT f.name, f.sha256, s.name AS dataset FROM files f JOIN submissions s ON s.id = f.submission_id
+               WHERE s.status = ? AND f.kind = 'image' AND NOT f.excluded AND s.id != ?""",
+            (Status.PUBLISHED.value, -1 if exclude is None else exclude),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def image_sizes(self) -> list[tuple[int, int]]:
+        """(width, height) of every image that is not excluded and could be measured."""
+        rows = self.conn.execute(
+            "SELECT width, height FROM files WHERE kind = 'image' AND NOT excluded AND width IS NOT NULL")
+        return [(w, h) for w, h in rows]
+
+    def caption_sources(self) -> list[str | None]:
+        """Where each caption came from (submitted, generated, edited, or None), one per image not excluded."""
+        return [r[0] for r in self.conn.execute("SELECT caption_source FROM files WHERE kind = 'image' AND NOT excluded")]
+
     # -- publications ----------------------------------------------------------------------------
     def publications(self, submission_id: int | None = None) -> list[dict]:
         if submission_id is None:
@@ -545,6 +610,14 @@ class QueueStore:
                                      (submission_id,))
         return [dict(r) for r in rows]
 
+
+    def record_publication(self, submission_id: int, *, target: str, folder: str, content_hash: str,
+                           commit_id: str | None, url: str | None, actor: str) -> None:
+        """Where a submission was published; call it inside the transaction that marks it published."""
+        self.db["publications"].insert({
+            "submission_id": submission_id, "target": target, "folder": folder, "content_hash": content_hash,
+            "commit_id": commit_id, "url": url, "actor": actor, "published_at": now(),
+        })
     def staged_dir(self, submission: dict) -> Path:
         """The normalised kohya-layout copy the checks, captioner and publisher work on."""
         return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "files"

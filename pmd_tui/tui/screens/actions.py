@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.binding import Binding
 
 from pmd_tui.decisions import approve, blocking_findings, reject
@@ -22,6 +24,11 @@ ACTION_BINDINGS = [
     Binding("p", "publish", "Publish"),
     Binding("d", "publish_dry_run", "Publish dry run", show=False),
 ]
+
+
+def footer_only(bindings: list[Binding], *keys: str) -> list[Binding]:
+    """``bindings`` with only ``keys`` shown in the footer (every one stays in help and the palette)."""
+    return [replace(b, show=b.key in keys) for b in bindings]
 
 
 class SubmissionActions:
@@ -65,8 +72,16 @@ class SubmissionActions:
             return
         store, settings = self.app.store, self.app.settings
         sub = store.get(sid)
-        if sub["status"] == Status.NEW:
-            self.app.notify("run the checks first (c)", severity="warning")
+        said = {
+            Status.NEW: f"#{sid} has not been checked yet: run the checks first (c)",
+            Status.APPROVED: f"#{sid} {sub['name']} is already approved",
+            Status.PUBLISHED: f"#{sid} {sub['name']} is already approved and published",
+            Status.REJECTED: f"#{sid} {sub['name']} is rejected ({sub['status_reason'] or 'no reason given'}); "
+                             "check it again (c) to re-open it before approving",
+        }.get(sub["status"])
+        if said:
+            self.app.notify(said, severity="information" if sub["status"] in (Status.APPROVED, Status.PUBLISHED)
+                            else "warning")
             return
         blockers = blocking_findings(store, sid)
 
