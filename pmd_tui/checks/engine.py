@@ -13,13 +13,13 @@ from typing import Iterable, Iterator
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
-from pmd_tui.checks.rules import consent, images, layout, likeness, quality, screening, text
+from pmd_tui.checks.rules import captions, consent, images, layout, likeness, quality, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
 from pmd_tui.store import QueueStore, Status
 from pmd_tui.store.vocabulary import worst as worst_severity
 
-RULE_MODULES = (layout, text, images, quality, screening, consent, likeness)
+RULE_MODULES = (layout, text, captions, images, quality, screening, consent, likeness)
 QUEUED = (Status.NEW, Status.CHECKED, Status.APPROVED)  # "in the queue" for images.queue-duplicate
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 

@@ -391,7 +391,7 @@ class QueueStore(BenchmarkRecords):
             f = self.file(file_id)
             if f["kind"] != "image":
                 raise InputError(f"{f['name']} is not an image")
-            if f["caption"] == text and f["caption_source"] == source:
+            if f["caption"] == text and f["caption_source"] == source and (detail is None or f["caption_detail"] == detail):
                 return False
             self.conn.execute(
                 "UPDATE files SET caption = ?, caption_source = ?, caption_detail = ? WHERE id = ?",
