@@ -34,6 +34,8 @@ def _short(exc: Exception) -> str:
 
 
 class HubTarget:
+    """A PublishTarget (``target.py``): a Hugging Face dataset repo, one ``create_commit`` per dataset."""
+
     def __init__(self, repo: str, token: str | None = None, endpoint: str | None = None,
                  progress_bars: bool | None = None):
         from huggingface_hub import HfApi, get_token

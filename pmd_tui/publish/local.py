@@ -17,10 +17,11 @@ from pmd_tui.publish.plan import Plan, diff
 
 
 class FolderTarget:
+    """A PublishTarget (``target.py``) that writes the repo's layout into a folder."""
+
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().resolve()
         self.label = str(self.root)
-        self.repo = str(self.root)
 
     def check_access(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

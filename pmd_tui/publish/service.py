@@ -16,6 +16,7 @@ from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
 from pmd_tui.publish.bundle import build_bundle
 from pmd_tui.publish.card import render_card, render_stats
 from pmd_tui.publish.plan import Plan
+from pmd_tui.publish.target import PublishTarget
 from pmd_tui.store import QueueStore, Status
 
 
@@ -32,7 +33,7 @@ class PublishResult:
 
 
 def make_target(settings: Settings, repo: str | None = None, to_dir: str | None = None, *,
-                progress_bars: bool | None = None):
+                progress_bars: bool | None = None) -> PublishTarget:
     if to_dir:
         from pmd_tui.publish.local import FolderTarget
 
@@ -54,7 +55,7 @@ def _local_datasets(store: QueueStore, target_label: str) -> dict[str, dict]:
     return out
 
 
-def publish_one(store: QueueStore, settings: Settings, target, submission_id: int, *, dry_run: bool = False) -> PublishResult:
+def publish_one(store: QueueStore, settings: Settings, target: PublishTarget, submission_id: int, *, dry_run: bool = False) -> PublishResult:
     sub = store.get(submission_id)
     if sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
         raise StateError(f"submission {submission_id} is {sub['status']}: only approved submissions are published")
