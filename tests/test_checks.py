@@ -38,7 +38,10 @@ def test_clean_set_passes_everything_but_consent(tmp_path, store, settings):
     sid, r = submit(store, settings, tmp_path, kohya_set(3))
     assert set(r) == set(ALL_RULES)
     not_pass = {k: v["status"] for k, v in r.items() if v["status"] != "pass"}
-    assert not_pass == {"consent.likeness": "pending", "consent.artist": "pending", "safety.nsfw": "info"}
+    assert not_pass == {"consent.likeness": "pending", "consent.artist": "pending", "safety.nsfw": "info",
+                        # who is in it is not known before the face models ran (check --models)
+                        **{rule: "info" for rule in ("likeness.mixed-identity", "likeness.bystanders",
+                                                     "likeness.no-face", "likeness.published-person")}}
     assert store.get(sid)["status"] == "checked"
 
 
@@ -275,3 +278,38 @@ def test_kohya_folder_token_counts_as_a_stated_trigger(tmp_path, store, settings
     (tmp_path / "b").mkdir()
     sid, r = submit(store, settings, tmp_path / "b", entries)
     assert r["readme.trigger-word"]["status"] == "warn"
+
+
+def test_caption_lint_rules(tmp_path, store, settings, cli):
+    from dataclasses import replace
+
+    entries = {"readme.txt": "Captioning method: manual\nTrigger word: ohwx\n"}
+    captions = ["photo of ohwx dog on the grass", "a dog on a sofa",  # the second lacks the trigger word
+                "ohwx, a dog", "OHWX, a dog.", "ohwx, a dog",  # three images share one caption
+                "photo of ohwxdog " + " ".join(["word"] * 60)]  # too long, and ohwxdog is not the trigger word
+    for i, c in enumerate(captions):
+        entries[f"img{i}.jpg"] = image_bytes(seed=i)
+        entries[f"img{i}.txt"] = c
+    sid, r = submit(store, settings, tmp_path, entries)
+    missing = r["captions.trigger-missing"]
+    assert missing["status"] == "warn" and missing["files"] == ["img1.jpg", "img5.jpg"]
+    assert "2 captions of 6 without the trigger word 'ohwx': img1.jpg, img5.jpg" in missing["message"]
+    dup = r["captions.duplicate"]
+    assert dup["status"] == "warn" and dup["files"] == ["img2.jpg", "img3.jpg", "img4.jpg"]
+    assert dup["message"].startswith("3 of 6 images have the same caption 'ohwx, a dog'")
+    long = r["captions.too-long"]
+    assert long["status"] == "warn" and long["files"] == ["img5.jpg"] and "over 55 words (longest 63" in long["message"]
+    # the word budget comes from the config
+    loose = replace(settings, caption_max_words=80)
+    assert {f["rule"]: f for f in run_checks(store, loose, [sid])[sid]}["captions.too-long"]["status"] == "pass"
+    # check --json carries them with their stable ids
+    out = json.loads(cli("check", sid, "--json").stdout)
+    rules = {c["rule"]: c for c in out[0]["checks"]} if isinstance(out, list) else {c["rule"]: c for c in out["checks"]}
+    assert {"captions.trigger-missing", "captions.duplicate", "captions.too-long"} <= set(rules)
+    assert rules["captions.duplicate"]["files"] == ["img2.jpg", "img3.jpg", "img4.jpg"]
+
+
+def test_every_rule_is_in_the_readme_table():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("| rule id | level |"):]
+    assert [r for r in ALL_RULES if f"`{r}`" not in table] == []

@@ -302,7 +302,7 @@ class PmdApp(App):
 
     # -- captioning and publishing (services from their own packages) ----------------------------
     def caption_submissions(self, ids: list[int], **options) -> None:
-        """Florence-2 in the background; ``options``: task, trigger ("" for none), overwrite."""
+        """Captioning in the background; ``options``: preset, task, trigger ("" for none), overwrite."""
         from pmd_tui.captioning.service import caption_job
 
         self.run_job("captioning", caption_job(self.store, self.settings, ids, **options))

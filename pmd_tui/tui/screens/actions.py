@@ -19,8 +19,8 @@ ACTION_BINDINGS = [
     Binding("r", "reject", "Reject"),
     Binding("t", "attest", "Attest consent"),
     Binding("m", "metadata", "Edit metadata", show=False),
-    Binding("g", "caption", "Caption (Florence-2)"),
-    Binding("M", "screen", "Screen with models (SFW, faces)", show=False),
+    Binding("g", "caption", "Caption"),
+    Binding("M", "screen", "Screen with models (SFW, faces, identities)", show=False),
     Binding("p", "publish", "Publish"),
     Binding("d", "publish_dry_run", "Publish dry run", show=False),
 ]
@@ -137,7 +137,7 @@ class SubmissionActions:
             if result is None:
                 return
             if self._guard(store.attest, sid, actor=self.app.settings.actor, likeness=result["likeness"],
-                           artist_ok=result["artist_ok"]):
+                           artist_ok=result["artist_ok"], same_person_ok=result.get("same_person_ok")):
                 self.app.notify(f"attestation recorded for #{sid}")
                 if store.get(sid)["status"] in (Status.NEW, Status.CHECKED):
                     self.app.check_submissions([sid])
@@ -182,8 +182,8 @@ class SubmissionActions:
             if not options["overwrite"] and not missing:
                 self.app.notify("every image already has a caption (tick 'replace' to caption them again)")
                 return
-            self.app.caption_submissions([sid], task=options["task"], trigger=options["trigger"],
-                                         overwrite=options["overwrite"])
+            self.app.caption_submissions([sid], preset=options["preset"], task=options["task"],
+                                         trigger=options["trigger"], overwrite=options["overwrite"])
 
         self.app.push_screen(CaptionDialog(store.get(sid), missing, len(images), self.app.settings.caption_model),
                              chosen)

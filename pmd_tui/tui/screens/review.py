@@ -48,6 +48,7 @@ class ReviewScreen(SubmissionActions, Screen):
         Binding("u", "undo_caption", "Undo caption", show=False),
         Binding("ctrl+f", "focus_findings", "Findings", key_display="^f", show=False),
         Binding("b", "side", "Findings or details", show=False),
+        Binding("i", "identity_filter", "Show one person's images (A, B, ...)", show=False),
         # shown in the pane titles rather than the footer, which keeps the decisions in view
         Binding("X", "exclude", "Exclude/restore the image (on a finding: all its images)", show=False),
         Binding("F", "fix", "Fix the selected finding's images, or undo the latest fix", show=False),
@@ -78,6 +79,7 @@ class ReviewScreen(SubmissionActions, Screen):
         self._shown_file: int | None = None
         self.screening: dict[str, dict] = {}
         self.side_mode = "both"
+        self.identities = None  # who is where (screening.identity.Identities), from the cached results
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -151,9 +153,56 @@ class ReviewScreen(SubmissionActions, Screen):
         from pmd_tui.screening.service import results_for
 
         self.screening = results_for(store, self.app.settings, self.files)
+        self._update_identities()
         self._render_findings()
         self._render_files()
         self._render_meta()
+
+    def _update_identities(self) -> None:
+        from pmd_tui.checks.rules.likeness import set_identities
+
+        kept = [f for f in self.files if not f.get("excluded")]  # what the rules see
+        ids = set_identities(self.app.settings, kept, self.screening)
+        if self.identities is None or ids.faces != self.identities.faces:
+            self._thumbs.clear()  # the cached previews carry the old face boxes
+        self.identities = ids
+
+    def _face_cell(self, name: str) -> Text:
+        """The person of the image's main face and how many more faces (A, B+1), else the face count."""
+        from pmd_tui.imaging.annotate import person_colour
+
+        letter = self.identities.main.get(name) if self.identities else None
+        if letter:
+            return Text(self.identities.label(name), style="rgb({},{},{})".format(*person_colour(letter)),
+                        justify="right")
+        faces = self.screening.get(name, {}).get("faces")
+        return Text(str(faces["faces"]) if faces else "·", style="" if faces else "dim", justify="right")
+
+    def _annotated(self, f: dict, im):
+        """The thumbnail with face boxes and person letters drawn on a copy (never on the image itself)."""
+        from pmd_tui.imaging.annotate import draw_faces
+
+        faces = self.identities.faces.get(f["name"]) if self.identities and im is not None else None
+        return draw_faces(im, faces) if faces else im
+
+    def action_identity_filter(self) -> None:
+        """Cycle the file list through the images of each person (A, B, ...), then all images again."""
+        people = self.identities.people if self.identities else []
+        if not people:
+            self.notify("no face identities yet: press M to screen the images", timeout=3)
+            return
+        letters = [p.letter for p in people]
+        current = self.only[0].removeprefix("person ") if self.only and self.only[0].startswith("person ") else None
+        nxt = letters[letters.index(current) + 1] if current in letters and current != letters[-1] else None
+        if current is None:
+            nxt = letters[0]
+        if nxt is None:
+            self.only = None
+        else:
+            self.only = (f"person {nxt}", set(self.identities.images_of(nxt)))
+        self._render_files()
+        if self.visible_files:
+            self.query_one("#files", DataTable).move_cursor(row=0)
 
     def _file_marks(self) -> dict[str, str]:
         marks: dict[str, str] = {}
@@ -174,7 +223,6 @@ class ReviewScreen(SubmissionActions, Screen):
         for f in self.visible_files:
             status = marks.get(f["name"])
             src = f["caption_source"] or ("empty" if f["caption"] == "" else "none")
-            faces = self.screening.get(f["name"], {}).get("faces")
             mark = Text(FINDING_MARK[status], style=FINDING_STYLE[status]) if status else Text(" ")
             name = literal(f["name"])
             if f.get("excluded"):
@@ -186,7 +234,7 @@ class ReviewScreen(SubmissionActions, Screen):
                 "name": name,
                 "size": f"{f['width']}x{f['height']}" if f["width"] else "?",
                 "src": Text(src, style="dim" if src == "none" else ""),
-                "faces": Text(str(faces["faces"]) if faces else "·", style="" if faces else "dim", justify="right"),
+                "faces": self._face_cell(f["name"]),  # count, or who: A (main person), A+1 (one more face)
             }))
         table.set_rows(rows)
         title = f"files ({len(self.visible_files)}/{len(self.files)})"
@@ -315,6 +363,9 @@ class ReviewScreen(SubmissionActions, Screen):
         if "faces" in seen:
             n = seen["faces"]["faces"]
             t.append(f" · {n} face{'' if n == 1 else 's'}", style="dim")
+        letter = self.identities.main.get(f["name"]) if self.identities else None
+        if letter:
+            t.append(f" · person {letter} ({self.identities.similarity.get(f['name'], 0):.2f} to A)", style="dim")
         if "nsfw" in seen:
             score = seen["nsfw"]["score"]
             t.append(f" · NSFW {score:.2f}", style="bold red" if score >= self.app.settings.nsfw_threshold else "dim")
@@ -327,7 +378,7 @@ class ReviewScreen(SubmissionActions, Screen):
         staged = self.app.store.staged_dir(self.sub)
         cache_dir = self.app.store.cache_dir
         if f["sha256"] not in self._thumbs:
-            im = thumbnail(staged / f["name"], f["sha256"] or f["name"], cache_dir)
+            im = self._annotated(f, thumbnail(staged / f["name"], f["sha256"] or f["name"], cache_dir))
             if worker.is_cancelled:
                 return
             self.app.call_from_thread(self._preview_ready, f, im)
@@ -335,7 +386,7 @@ class ReviewScreen(SubmissionActions, Screen):
             if worker.is_cancelled:
                 return
             if other["sha256"] and other["sha256"] not in self._thumbs:
-                im = thumbnail(staged / other["name"], other["sha256"], cache_dir)
+                im = self._annotated(other, thumbnail(staged / other["name"], other["sha256"], cache_dir))
                 if im is not None:
                     self.app.call_from_thread(self._remember, other["sha256"], im)
 
