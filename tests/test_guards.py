@@ -136,7 +136,6 @@ def web():
     from tests.fakeweb import FakeWeb
 
     server = FakeWeb()
-    server.server.handle_error = lambda *a: None
     yield server
     server.stop()
 
@@ -238,3 +237,72 @@ def test_only_approved_submissions_are_published(tmp_path, store, settings):
     with pytest.raises(StateError, match="only approved submissions are published"):
         publish(store, settings, [sid], to_dir=str(tmp_path / "out"))
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_folder_links_devices_and_deep_paths_are_refused_and_the_rest_copied(tmp_path):
+    import os
+
+    src = tmp_path / "src"
+    (src / "real").mkdir(parents=True)
+    (src / "real" / "a.jpg").write_bytes(b"a")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.jpg").write_bytes(b"s")
+    (src / "linkdir1").symlink_to(outside, target_is_directory=True)
+    (src / "linkdir2").symlink_to(outside, target_is_directory=True)
+    (src / "l1.jpg").symlink_to(outside / "secret.jpg")
+    (src / "l2.jpg").symlink_to(outside / "secret.jpg")
+    os.mkfifo(src / "m1.fifo")
+    os.mkfifo(src / "m2.fifo")
+    deep = src.joinpath(*["d" * 200] * 6)
+    deep.mkdir(parents=True)
+    (deep / "x.jpg").write_bytes(b"x")
+    (src / "z.jpg").write_bytes(b"z")
+    r = copy_folder(src, tmp_path / "out", Limits())
+    deep_rel = "/".join(["d" * 200] * 6) + "/x.jpg"
+    assert _refused(r) == {"linkdir1": "symbolic link", "linkdir2": "symbolic link", "l1.jpg": "symbolic link",
+                           "l2.jpg": "symbolic link", "m1.fifo": "device or special file",
+                           "m2.fifo": "device or special file", deep_rel[:200]: "path longer than 1024 bytes"}
+    assert sorted(r.files) == ["real/a.jpg", "z.jpg"]
+    assert not list((tmp_path / "out").rglob("secret.jpg"))
+
+
+def test_an_empty_folder_is_an_error_but_a_fully_refused_one_is_reported(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="empty: the folder is empty"):
+        copy_folder(empty, tmp_path / "o1", Limits())
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "l.jpg").symlink_to(tmp_path)
+    r = copy_folder(links, tmp_path / "o2", Limits())
+    assert r.files == [] and _refused(r) == {"l.jpg": "symbolic link"}
+
+
+def test_a_rejection_records_who_why_and_what(tmp_path, store, settings):
+    from pmd_tui.decisions import reject
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    reject(store, replace(settings, actor="maint"), sid, reason="  blurry  ")
+    event = store.events(sid)[-1]
+    assert (event["action"], event["actor"], event["detail"].get("reason")) == ("rejected", "maint", "blurry")
+    assert store.get(sid)["status"] == "rejected" and store.get(sid)["status_reason"] == "blurry"
+
+
+@pytest.mark.parametrize("address", ["224.0.1.1", "[ff0e::1]", "[ff02::1]"])
+def test_multicast_is_refused(address, monkeypatch):
+    from pmd_tui.intake.download import check_url
+
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    with pytest.raises(InputError, match="private or loopback"):
+        check_url(f"http://{address}/x.zip")
+
+
+def test_ipv6_forms_of_public_addresses_pass(monkeypatch):
+    """NAT64 and 6to4 forms are judged by the IPv4 address inside: a public one passes."""
+    from pmd_tui.intake.download import check_url
+
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    for address in ("[64:ff9b::808:808]", "[2002:808:808::1]"):
+        check_url(f"http://{address}/x.zip")

@@ -261,7 +261,7 @@ def copy_folder(folder: Path, root: Path, limits: Limits) -> Unpacked:
     result = Unpacked(root=root)
     budget = _Budget(limits)
     count = 0
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(folder):  # linked folders are pruned below, never entered
         base = Path(dirpath)
         for d in list(dirnames):
             p = base / d

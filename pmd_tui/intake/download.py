@@ -70,8 +70,7 @@ def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     multicast, or an IPv6 address that embeds any of those."""
     if isinstance(ip, ipaddress.IPv6Address) and any(_is_internal(a) for a in _embedded_ipv4(ip)):
         return True
-    return (not ip.is_global or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
-            or ip.is_multicast or ip.is_unspecified)
+    return not ip.is_global or ip.is_multicast  # not global: private, loopback, link-local, reserved, ...
 
 
 def public_address(host: str, port: int) -> str:
