@@ -121,13 +121,14 @@ def test_folder_entry_limit(tmp_path):
     assert len(copy_folder(src, tmp_path / "out2", Limits(max_entries=5)).files) == 5
 
 
-def test_folder_junk_and_long_names(tmp_path):
+def test_folder_junk_is_skipped_and_the_rest_copied(tmp_path):
     src = tmp_path / "src"
     (src / "__MACOSX").mkdir(parents=True)
     (src / "__MACOSX" / "x.jpg").write_bytes(b"x")
-    (src / "a.jpg").write_bytes(b"a")
+    for name in (".DS_Store", "._a.jpg", "a.jpg", "b.jpg"):
+        (src / name).write_bytes(b"a")
     r = copy_folder(src, tmp_path / "out", Limits())
-    assert r.files == ["a.jpg"] and r.junk == ["__MACOSX/x.jpg"]
+    assert r.files == ["a.jpg", "b.jpg"] and r.junk == [".DS_Store", "._a.jpg", "__MACOSX/x.jpg"]
 
 
 # -- downloads ---------------------------------------------------------------------------------------------
@@ -171,8 +172,11 @@ def test_private_addresses_are_checked_at_connect(monkeypatch):
     from pmd_tui.intake.download import public_address
 
     monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
-    with pytest.raises(InputError, match="private or loopback"):
+    with pytest.raises(InputError, match=r"^refusing 127\.0\.0\.1: it is a private or loopback address \(127\.0\.0\.1\); "
+                                         "set PMD_ALLOW_PRIVATE_URLS=1 to allow it$"):
         public_address("127.0.0.1", 80)
+    with pytest.raises(InputError, match=r"\(fe80::1\)"):
+        public_address("fe80::1%1", 80)
     assert public_address("8.8.8.8", 80) == "8.8.8.8"
 
 
@@ -206,7 +210,7 @@ def test_approval_needs_checks_and_a_real_override_reason(tmp_path, store, setti
     run_checks(store, settings, [sid])
     with pytest.raises(RuleError):
         approve(store, settings, sid, override="   ")  # blank is no reason
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="^a reason is required to reject a submission$"):
         reject(store, settings, sid, reason="  ")
     approve(store, settings, sid, override="consent given by mail")
     event = [e for e in store.events(sid) if e["action"] == "approved"][-1]["detail"]
@@ -257,12 +261,14 @@ def test_folder_links_devices_and_deep_paths_are_refused_and_the_rest_copied(tmp
     deep = src.joinpath(*["d" * 200] * 6)
     deep.mkdir(parents=True)
     (deep / "x.jpg").write_bytes(b"x")
+    (deep / "y.jpg").write_bytes(b"y")
     (src / "z.jpg").write_bytes(b"z")
     r = copy_folder(src, tmp_path / "out", Limits())
-    deep_rel = "/".join(["d" * 200] * 6) + "/x.jpg"
+    deep_rel = "/".join(["d" * 200] * 6)
     assert _refused(r) == {"linkdir1": "symbolic link", "linkdir2": "symbolic link", "l1.jpg": "symbolic link",
                            "l2.jpg": "symbolic link", "m1.fifo": "device or special file",
                            "m2.fifo": "device or special file", deep_rel[:200]: "path longer than 1024 bytes"}
+    assert sum(1 for x in r.refused if x.reason == "path longer than 1024 bytes") == 2
     assert sorted(r.files) == ["real/a.jpg", "z.jpg"]
     assert not list((tmp_path / "out").rglob("secret.jpg"))
 
@@ -306,3 +312,21 @@ def test_ipv6_forms_of_public_addresses_pass(monkeypatch):
     monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
     for address in ("[64:ff9b::808:808]", "[2002:808:808::1]"):
         check_url(f"http://{address}/x.zip")
+
+
+def test_republishing_a_changed_set_to_a_folder_swaps_it_in_and_leaves_nothing_hidden(tmp_path, store, settings):
+    from tests.test_publish import approved
+
+    from pmd_tui.publish.service import publish
+
+    sid = approved(store, settings, tmp_path)
+    out = tmp_path / "out"
+    [first] = publish(store, settings, [sid], to_dir=str(out))
+    folder = out / first.folder
+    img = store.files(sid, "image")[0]
+    store.set_caption(img["id"], "a new caption", actor="t")
+    store.transition(sid, "approved", actor="t", action="reopened") if store.get(sid)["status"] == "published" else None
+    [again] = publish(store, settings, [sid], to_dir=str(out))
+    assert again.outcome == "published" and again.plan.update
+    assert (folder / (img["name"].rsplit(".", 1)[0] + ".txt")).read_text() == "a new caption\n"
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", first.folder, "stats.json"]

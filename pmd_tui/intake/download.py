@@ -79,9 +79,11 @@ def public_address(host: str, port: int) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise NetworkError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-    addresses = [info[4][0].split("%")[0] for info in infos]
+    addresses = [info[4][0] for info in infos]  # ip_address() reads an IPv6 zone ("fe80::1%eth0") too
     for address in addresses:
         ip = ipaddress.ip_address(address)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+            ip = ipaddress.IPv6Address(address.split("%")[0])
         if _is_internal(ip):
             raise InputError(f"refusing {host}: it is a private or loopback address ({ip}); "
                              "set PMD_ALLOW_PRIVATE_URLS=1 to allow it")
