@@ -330,3 +330,54 @@ def test_republishing_a_changed_set_to_a_folder_swaps_it_in_and_leaves_nothing_h
     assert again.outcome == "published" and again.plan.update
     assert (folder / (img["name"].rsplit(".", 1)[0] + ".txt")).read_text() == "a new caption\n"
     assert sorted(p.name for p in out.iterdir()) == ["README.md", first.folder, "stats.json"]
+
+
+def test_left_overs_of_a_publish_that_died_are_cleaned_or_rolled_back(tmp_path, store, settings):
+    """Killed between writing and swapping: hidden .tmp copies are removed; a folder moved aside (.old)
+    whose new version never arrived comes back."""
+    from tests.test_publish import approved
+
+    from pmd_tui.publish.service import publish
+
+    out = tmp_path / "out"
+    (out / ".half-set.0123abcd.tmp").mkdir(parents=True)
+    (out / ".half-set.0123abcd.tmp" / "a.jpg").write_bytes(b"x")
+    (out / ".stats.json.0123abcd.tmp").write_text("{}")
+    (out / ".README.md.4567cdef.tmp").write_text("x")
+    (out / ".earlier-set.0123abcd.old").mkdir()
+    (out / ".earlier-set.0123abcd.old" / "keep.jpg").write_bytes(b"k")
+    (out / ".kept-set.89ab0123.old").mkdir()  # its folder is in place: the old copy goes
+    (out / "kept-set").mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / ".hidden-but-mine").write_text("mine")
+    sid = approved(store, settings, tmp_path)
+    [r] = publish(store, settings, [sid], to_dir=str(out))
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [".hidden-but-mine", "README.md", "earlier-set", "kept-set", "notes.txt", r.folder, "stats.json"])
+    assert (out / "earlier-set" / "keep.jpg").read_bytes() == b"k"
+
+
+def test_a_folder_target_reads_its_stats_json_strictly(tmp_path):
+    from pmd_tui.errors import PmdError
+    from pmd_tui.publish.local import FolderTarget
+
+    target = FolderTarget(tmp_path / "t")
+    assert target.remote_datasets() == {}  # nothing published there yet
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "stats.json").write_text('{"datasets": {"a": {"images": 3}}}')
+    assert target.remote_datasets() == {"a": {"images": 3}}
+    for bad in ('{"datasets": ["a"]}', "[1, 2]", "{not json"):
+        (tmp_path / "t" / "stats.json").write_text(bad)
+        with pytest.raises(PmdError, match=r"stats.json cannot be read \(.*\); fix it by hand before publishing"):
+            target.remote_datasets()
+
+
+def test_a_folder_target_that_cannot_be_written_is_refused(tmp_path):
+    from pmd_tui.errors import PmdError
+    from pmd_tui.publish.local import FolderTarget
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises((PmdError, OSError)):
+        FolderTarget(tmp_path / "file").check_access()
+    FolderTarget(tmp_path / "a" / "b").check_access()  # missing parents are made
+    assert (tmp_path / "a" / "b").is_dir()
