@@ -101,7 +101,7 @@ def check_url(url: str) -> None:
     if private_allowed():
         return
     try:
-        public_address(host, parts.port or (443 if parts.scheme == "https" else 80))
+        public_address(host, 0)  # which addresses a name has does not depend on the port
     except InputError:
         raise InputError(f"refusing {shown(url)}: {host} is a private or loopback address; "
                          "set PMD_ALLOW_PRIVATE_URLS=1 to allow it") from None
