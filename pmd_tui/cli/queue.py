@@ -111,7 +111,8 @@ def show(obj: Context, submission_id, as_json):
         return
     out(f"#{sub['id']} {sub['name']}  [{sub['status']}]")
     for key in ("source", "issue_number", "submitter", "concept_type", "concept", "trigger_words",
-                "caption_method", "repeats", "likeness_attestation", "artist_attestation"):
+                "caption_method", "repeats", "likeness_attestation", "artist_attestation",
+                "published_person_attestation", "identity_forgotten_at"):
         if sub.get(key) not in (None, ""):
             out(f"  {key.replace('_', ' ')}: {sub[key]}")
     out("files:")

@@ -181,6 +181,8 @@ class AttestDialog(FormDialog):
                     yield RadioButton(label, value=current == choice, name=choice)
             yield Checkbox("Rule 3: the artist has not objected to training on their work",
                            value=bool(self.submission.get("artist_attestation")), id="artist")
+            yield Checkbox("Rule 2: the person also in another submitter's dataset may be in this one",
+                           value=bool(self.submission.get("published_person_attestation")), id="same-person")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save (ctrl+s)", id="ok", variant="primary")
@@ -188,11 +190,13 @@ class AttestDialog(FormDialog):
     def action_save(self) -> None:
         pressed = self.query_one("#likeness", RadioSet).pressed_button
         self.dismiss({"likeness": pressed.name if pressed else None,
-                      "artist_ok": self.query_one("#artist", Checkbox).value})
+                      "artist_ok": self.query_one("#artist", Checkbox).value,
+                      "same_person_ok": self.query_one("#same-person", Checkbox).value})
 
 
 class CaptionDialog(FormDialog):
-    """Options for a Florence-2 run: the task, the trigger prefix and whether to replace existing captions."""
+    """Options for a captioning run: the preset (which captioner), the Florence-2 task, the trigger prefix and
+    whether to replace existing captions."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Start")]
     DEFAULT_CSS = DIALOG_CSS.format(name="CaptionDialog")
@@ -204,12 +208,20 @@ class CaptionDialog(FormDialog):
         self.submission, self.missing, self.total, self.model = submission, missing, total, model
 
     def compose(self) -> ComposeResult:
+        from pmd_tui.captioning.presets import PRESETS
         from pmd_tui.captioning.service import first_trigger
 
         trigger = first_trigger(self.submission.get("trigger_words")) or ""
         with Vertical():
             yield Label(literal(f"Caption #{self.submission['id']} {self.submission['name']}"), classes="title")
-            yield Static(literal(f"{self.missing} of {self.total} images have no caption · model {self.model}"))
+            yield Static(literal(f"{self.missing} of {self.total} images have no caption"))
+            yield Label("Captioner (preset)")
+            with RadioSet(id="preset"):
+                for name, preset in PRESETS.items():
+                    model = preset.model or self.model
+                    yield RadioButton(literal(f"{name}: {model.rsplit('/', 1)[-1]}"), value=name == "default",
+                                      name=name)
+            yield Label("Florence-2 task")
             with RadioSet(id="task"):
                 for key, label in self.TASKS.items():
                     yield RadioButton(label, value=key == "detailed", name=key)
@@ -220,8 +232,27 @@ class CaptionDialog(FormDialog):
                 yield Button("Cancel", id="cancel")
                 yield Button("Caption (ctrl+s)", id="ok", variant="primary")
 
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        """Choosing a preset shows its task (the maintainer's method is a short <CAPTION>)."""
+        if event.radio_set.id != "preset":
+            return
+        from pmd_tui.captioning.presets import PRESETS
+
+        # after this message: changes made while RadioSet handles its own messages would be swallowed
+        self.call_after_refresh(self._show_task, PRESETS[event.pressed.name].task)
+
+    def _show_task(self, task: str) -> None:
+        for button in self.query_one("#task", RadioSet).query(RadioButton):
+            if button.name == task:
+                button.value = True  # the set releases the one pressed before
+
     def action_save(self) -> None:
-        pressed = self.query_one("#task", RadioSet).pressed_button
-        self.dismiss({"task": pressed.name if pressed else "detailed",
+        from pmd_tui.captioning.presets import PRESETS
+
+        preset = self.query_one("#preset", RadioSet).pressed_button
+        preset = preset.name if preset else "default"
+        task = self.query_one("#task", RadioSet).pressed_button
+        task = task.name if task else PRESETS[preset].task
+        self.dismiss({"preset": preset, "task": None if task == PRESETS[preset].task else task,
                       "trigger": self.query_one("#trigger", Input).value.strip(),
                       "overwrite": self.query_one("#overwrite", Checkbox).value})
