@@ -205,3 +205,19 @@ def test_identity_of_a_likeness_set_through_the_face_models(cli, store, tiny_sco
     cfg.write_text(f'dino_model = "{dino}"\nclip_model = "{clip}"\nface_recognizer = "off"\n')
     off = json.loads(cli("score", same, "--dataset", "me", "--label", "off", "--json").stdout)
     assert off["metrics"]["identity"] is None and "not configured" in off["notes"]["identity"]
+
+
+def test_offline_and_missing_scoring_models_fail_at_once(cli, dataset, tmp_path, monkeypatch):
+    import time
+
+    samples = tmp_path / "s"
+    samples.mkdir()
+    shutil.copy(next(tmp_path.rglob("img00.jpg")), samples / "a.jpg")
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text('dino_model = "facebook/dino-vits16"\n')
+    monkeypatch.setenv("PMD_CONFIG", str(cfg))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    start = time.monotonic()
+    r = cli("score", samples, "--dataset", "dog", "--label", "x")
+    assert time.monotonic() - start < 5
+    assert r.exit_code == 2 and "hf download facebook/dino-vits16" in r.stderr

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from pmd_tui.config import DEFAULT_CLIP_MODEL, DEFAULT_DINO_MODEL
-from pmd_tui.model_runtime import (ModelError, WarmCache, load_error, pick_dtype, quiet_transformers,
+from pmd_tui.model_runtime import (ModelError, WarmCache, load_error, locate, pick_dtype, quiet_transformers,
                                    refuse_partial, resolve_device)
 
 _WARM: WarmCache[object] = WarmCache()
@@ -96,24 +96,27 @@ def _pooled(feats):
 
 
 def load_dino(model_id: str = DEFAULT_DINO_MODEL, device: str = "auto") -> DinoEmbedder:
+    # settled before torch is imported: a missing folder or an uncached id while offline fails at once
+    source = locate(model_id, "DINO model (subject fidelity)", flag="dino_model in the config")
     device = resolve_device(device)
-    return _WARM.get(("dino", model_id, device), lambda: _load_dino(model_id, device))
+    return _WARM.get(("dino", model_id, device), lambda: _load_dino(model_id, device, source.local_only))
 
 
 def load_clip(model_id: str = DEFAULT_CLIP_MODEL, device: str = "auto") -> ClipEmbedder:
+    source = locate(model_id, "CLIP model (prompt and image fidelity)", flag="clip_model in the config")
     device = resolve_device(device)
-    return _WARM.get(("clip", model_id, device), lambda: _load_clip(model_id, device))
+    return _WARM.get(("clip", model_id, device), lambda: _load_clip(model_id, device, source.local_only))
 
 
-def _load_dino(model_id: str, device: str) -> DinoEmbedder:
+def _load_dino(model_id: str, device: str, local_only: bool = False) -> DinoEmbedder:
     from transformers import AutoImageProcessor, AutoModel
 
     dtype = pick_dtype(device)
     try:
         with quiet_transformers():
             model, info = AutoModel.from_pretrained(model_id, dtype=dtype, add_pooling_layer=False,
-                                                    output_loading_info=True)
-            processor = AutoImageProcessor.from_pretrained(model_id)
+                                                    output_loading_info=True, local_files_only=local_only)
+            processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only)
     except Exception as exc:
         raise load_error(model_id, exc, "DINO model (subject fidelity)") from None
     if getattr(model.config, "model_type", None) not in ("vit", "dinov2"):
@@ -122,15 +125,16 @@ def _load_dino(model_id: str, device: str) -> DinoEmbedder:
     return DinoEmbedder(model_id, model.to(device).eval(), processor, device, dtype)
 
 
-def _load_clip(model_id: str, device: str) -> ClipEmbedder:
+def _load_clip(model_id: str, device: str, local_only: bool = False) -> ClipEmbedder:
     from transformers import AutoImageProcessor, AutoTokenizer, CLIPModel
 
     dtype = pick_dtype(device)
     try:
         with quiet_transformers():
-            model, info = CLIPModel.from_pretrained(model_id, dtype=dtype, output_loading_info=True)
-            processor = AutoImageProcessor.from_pretrained(model_id)
-            tokenizer = AutoTokenizer.from_pretrained(model_id)
+            model, info = CLIPModel.from_pretrained(model_id, dtype=dtype, output_loading_info=True,
+                                                    local_files_only=local_only)
+            processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only)
+            tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=local_only)
     except Exception as exc:
         raise load_error(model_id, exc, "CLIP model (prompt and image fidelity)") from None
     refuse_partial(model_id, info, purpose="score prompt fidelity")
