@@ -60,6 +60,12 @@ def publish_one(store: QueueStore, settings: Settings, target: PublishTarget, su
     if sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
         raise StateError(f"submission {submission_id} is {sub['status']}: only approved submissions are published")
     bundle = build_bundle(store, submission_id)
+    with target.transaction():  # read, plan and commit on one state of the target (lock or compare-and-swap)
+        return _publish_bundle(store, settings, target, sub, bundle, dry_run=dry_run)
+
+
+def _publish_bundle(store: QueueStore, settings: Settings, target, sub: dict, bundle, *, dry_run: bool) -> PublishResult:
+    submission_id = sub["id"]
     datasets = {**target.remote_datasets(), **_local_datasets(store, target.label), bundle.folder: bundle.stats}
     desired = bundle.paths()
     desired["README.md"] = render_card(datasets).encode("utf-8")
