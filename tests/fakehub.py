@@ -66,6 +66,7 @@ class FakeHub:
         self.before_commit = None  # callable(hub, repo_id), e.g. to land a concurrent commit
         self.lock = threading.RLock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.handle_error = lambda *a: None  # a client hanging up is no traceback in a test's stderr
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
