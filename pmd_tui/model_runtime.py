@@ -21,6 +21,9 @@ class ModelError(PmdError):
     """A model cannot be loaded or run."""
 
 
+DEVICES = ("auto", "cuda", "mps", "cpu")  # what --device accepts
+
+
 def resolve_device(device: str = "auto") -> str:
     import torch
 
