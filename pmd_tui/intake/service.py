@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from pmd_tui.config import Settings
-from pmd_tui.errors import InputError
+from pmd_tui.errors import DuplicateError, InputError
 from pmd_tui.imaging.probe import probe
 from pmd_tui.intake import readme as readme_parse
 from pmd_tui.intake.archive import Unpacked, copy_folder, unpack_zip
@@ -51,8 +51,13 @@ def add_source(
     submitter: str | None = None,
     extra: dict | None = None,
     progress: Progress | None = None,
+    again: bool = False,
 ) -> int:
-    """Unpack ``source`` (a zip or a folder) into the queue and return the new submission's id."""
+    """Unpack ``source`` (a zip or a folder) into the queue and return the new submission's id.
+
+    Content already in the queue (the same images) is refused with a DuplicateError naming the other
+    submission, unless ``again``.
+    """
     say = progress or (lambda _msg: None)
     src = Path(source).expanduser()
     if not src.exists():
@@ -80,6 +85,14 @@ def add_source(
         if not any(f["kind"] == "image" for f in files):
             why = f" ({len(unpacked.refused)} entries refused: {unpacked.refused[0].reason})" if unpacked.refused else ""
             raise InputError(f"{src.name}: no images found{why}")
+        if not again:
+            same = store.same_images(f["sha256"] for f in files if f["kind"] == "image")
+            if same:
+                other = store.get(same[-1])
+                raise DuplicateError(
+                    f"{src.name} is already in the queue as #{other['id']} {other['name']!r} ({other['status']}, "
+                    f"the same {sum(f['kind'] == 'image' for f in files)} images); add --again for a new submission",
+                    other["id"])
         upload = tmp / "upload"
         upload.mkdir()
         if kind == "zip":
@@ -159,6 +172,8 @@ def _stage(unpacked: Unpacked, staged: Path) -> tuple[dict, list[dict], list[dic
             record["readme_text"] = text
             row["caption_encoding"] = enc
             (staged / "readme.txt").write_text(text + "\n", encoding="utf-8")
+        elif pf.kind == "attribution":
+            shutil.copyfile(src, staged / pf.name)  # published as submitted, beside readme.txt
         elif pf.kind in ("orphan-caption", "extra-caption"):
             text, enc = decode_text(src.read_bytes())
             row.update(caption=text, caption_encoding=enc)
@@ -177,6 +192,7 @@ def add_url(
     extra: dict | None = None,
     progress: Progress | None = None,
     download_progress=None,
+    again: bool = False,
 ) -> int:
     """Download a submitted link (direct, Drive, Dropbox, Hugging Face) and take it in like a local zip.
 
@@ -194,6 +210,6 @@ def add_url(
     try:
         info = {"source": link.url, "source_kind": link.kind if link.kind != "direct" else "url", **(extra or {})}
         return add_source(store, settings, path, name=name or default_name(path), issue=issue, submitter=submitter,
-                          extra=info, progress=progress)
+                          extra=info, progress=progress, again=again)
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)

@@ -17,6 +17,8 @@ from pmd_tui.publish.plan import Plan, diff
 
 
 class FolderTarget:
+    max_commits = None  # a folder has no commit rate: one swap per dataset
+
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().resolve()
         self.label = str(self.root)
@@ -35,21 +37,23 @@ class FolderTarget:
         except (OSError, ValueError):
             return {}
 
-    def _current(self, folder: str) -> dict[str, str]:
+    def _current(self, folders: list[str]) -> dict[str, str]:
         out = {}
         for name in ("README.md", "stats.json"):
             p = self.root / name
             if p.is_file():
                 out[name] = hashlib.sha256(p.read_bytes()).hexdigest()
-        base = self.root / folder
-        if base.is_dir():
-            for p in base.rglob("*"):
-                if p.is_file():
-                    out[p.relative_to(self.root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in folders:
+            base = self.root / folder
+            if base.is_dir():
+                for p in base.rglob("*"):
+                    if p.is_file():
+                        out[p.relative_to(self.root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
         return out
 
-    def plan(self, desired: dict[str, bytes], folder: str) -> Plan:
-        return diff(desired, self._current(folder), lambda _p, data: hashlib.sha256(data).hexdigest(), folder)
+    def plan(self, desired: dict[str, bytes], folders: str | list[str]) -> Plan:
+        folders = [folders] if isinstance(folders, str) else list(folders)
+        return diff(desired, self._current(folders), lambda _p, data: hashlib.sha256(data).hexdigest(), folders)
 
     def commit(self, desired: dict[str, bytes], plan: Plan, message: str, description: str) -> tuple[str, str]:
         self.root.mkdir(parents=True, exist_ok=True)
