@@ -1,22 +1,27 @@
-"""Where things live and the limits intake and checks enforce.
+"""Where things live and the limits intake and checks enforce, read from a validated TOML file.
 
-Precedence for the database: ``--db`` > ``PMD_DB`` > the user data directory. Other settings come from a
-TOML file (``--config``, ``PMD_CONFIG`` or ``config.toml`` in the user config directory); every key is
-optional and documented in the README.
+Precedence for the database: ``--db`` > ``PMD_DB`` > ``db`` in the config file > the user data directory.
+Other settings come from a TOML file (``--config``, ``PMD_CONFIG`` or ``config.toml`` in the user config
+directory); every key is optional and documented in the README. The file is validated against the
+dataclasses below (pydantic): an unknown or misspelt key and a value of the wrong type are one-line
+errors that name the key and the file.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-import platformdirs
+from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError, with_config
 
+from pmd_tui import paths
 from pmd_tui.errors import InputError
+from pmd_tui.paths import default_config_path, default_db_path
 
-APP_NAME = "pmd-tui"
 DEFAULT_REPO = "spacepxl/personalization-meta-dataset"
 DEFAULT_CAPTION_MODEL = "florence-community/Florence-2-large"
 DEFAULT_NSFW_MODEL = "Falconsai/nsfw_image_detection"
@@ -24,87 +29,104 @@ DEFAULT_NSFW_MODEL = "Falconsai/nsfw_image_detection"
 DEFAULT_FACE_MODEL = "opencv/face_detection_yunet/face_detection_yunet_2023mar.onnx"
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True)
 class Limits:
-    """Bounds that keep hostile or oversized uploads from filling the disk or memory."""
+    """Bounds that keep hostile or oversized uploads from filling the disk or memory (``[limits]``)."""
 
-    max_entries: int = 20_000
-    max_total_bytes: int = 8 * 1024**3
-    max_entry_bytes: int = 1024**3
-    max_ratio: float = 200.0
+    max_entries: StrictInt = 20_000
+    max_total_bytes: StrictInt = 8 * 1024**3
+    max_entry_bytes: StrictInt = 1024**3
+    max_ratio: StrictFloat = 200.0
     # Entries smaller than this are never judged by ratio (tiny text files compress very well).
-    ratio_floor_bytes: int = 1024 * 1024
-    max_pixels: int = 178_956_970  # Pillow's own decompression-bomb error threshold
+    ratio_floor_bytes: StrictInt = 1024 * 1024
+    max_pixels: StrictInt = 178_956_970  # Pillow's own decompression-bomb error threshold
     # downloads of submitted links
-    max_download_bytes: int = 8 * 1024**3
-    max_download_seconds: float = 3600.0
-    download_timeout_s: float = 60.0  # no byte for this long: the transfer is stalled
-    max_redirects: int = 8
-    min_short_side: int = 512
+    max_download_bytes: StrictInt = 8 * 1024**3
+    max_download_seconds: StrictFloat = 3600.0
+    download_timeout_s: StrictFloat = 60.0  # no byte for this long: the transfer is stalled
+    max_redirects: StrictInt = 8
+    min_short_side: StrictInt = 512
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
     limits: Limits = field(default_factory=Limits)
-    repo: str = DEFAULT_REPO
-    caption_model: str = DEFAULT_CAPTION_MODEL
-    actor: str = field(default_factory=lambda: os.environ.get("USER") or "maintainer")
-    opt_out_artists: tuple[str, ...] = ()
-    github_repo: str | None = None  # where contributors open issues (sync, notifications)
-    nsfw_model: str = DEFAULT_NSFW_MODEL  # "off" disables SFW screening
-    nsfw_threshold: float = 0.8
-    face_model: str = DEFAULT_FACE_MODEL  # "off" disables face detection
+    repo: StrictStr = DEFAULT_REPO
+    caption_model: StrictStr = DEFAULT_CAPTION_MODEL
+    actor: StrictStr = field(default_factory=lambda: os.environ.get("USER") or "maintainer")
+    opt_out_artists: tuple[StrictStr, ...] = ()
+    github_repo: StrictStr | None = None  # where contributors open issues (sync, notifications)
+    nsfw_model: StrictStr = DEFAULT_NSFW_MODEL  # "off" disables SFW screening
+    nsfw_threshold: StrictFloat = 0.8
+    face_model: StrictStr = DEFAULT_FACE_MODEL  # "off" disables face detection
     opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
-    notify: bool = False  # comment decisions on the submission's issue by default
+    notify: StrictBool = False  # comment decisions on the submission's issue by default
 
     @property
     def data_dir(self) -> Path:
         """Staged files live beside the database, so copying both keeps them together."""
-        return self.db_path.with_name(self.db_path.stem + "-files")
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
+        return paths.data_dir_for(self.db_path)
 
 
-def default_db_path() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME)) / "queue.db"
+# keys of the file that are not Settings fields of the same name
+FILE_ONLY_KEYS = ("db",)
+_SETTINGS = TypeAdapter(Settings)
 
 
-def default_config_path() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+def _read_toml(cfg_path: Path, explicit: bool) -> dict:
+    if cfg_path.is_file():
+        try:
+            return tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"config file {cfg_path} is not valid TOML: {exc}") from None
+    if explicit:
+        raise InputError(f"config file {cfg_path} does not exist")
+    return {}
+
+
+def _unknown_keys(data: dict, cfg_path: Path) -> None:
+    """Misspelt keys are refused by name, with the nearest known key when there is one."""
+    for section, known, given in (
+        ("", {f.name for f in fields(Settings)} - {"db_path", "limits"} | {*FILE_ONLY_KEYS, "limits"}, data),
+        ("[limits] ", {f.name for f in fields(Limits)}, data.get("limits") if isinstance(data.get("limits"), dict) else {}),
+    ):
+        unknown = sorted(set(given) - known)
+        if unknown:
+            hints = [f"{k} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(k, known, 1)) else k
+                     for k in unknown]
+            raise InputError(f"unknown {section}keys in {cfg_path}: {', '.join(hints)}")
+
+
+def _type_error(exc: ValidationError, cfg_path: Path) -> InputError:
+    err = exc.errors()[0]
+    loc = err["loc"]
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    if len(loc) > 1 and loc[0] == "limits":
+        key = "[limits] " + key.removeprefix("limits.")
+    expected = err["msg"].removeprefix("Input should be ").removeprefix("a valid ")
+    if loc == ("limits",):
+        expected = "a table ([limits])"
+    return InputError(f"config file {cfg_path}: {key} should be {expected}, not {err['input']!r}")
 
 
 def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike | None = None) -> Settings:
     """Resolve the database location and read the optional config file."""
     cfg_path = Path(config or os.environ.get("PMD_CONFIG") or default_config_path())
-    data: dict = {}
-    if cfg_path.is_file():
-        try:
-            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"config file {cfg_path} is not valid TOML: {exc}") from None
-    elif config:
-        raise InputError(f"config file {cfg_path} does not exist")
+    data: dict[str, Any] = _read_toml(cfg_path, explicit=bool(config))
+    _unknown_keys(data, cfg_path)
+    if "db" in data and not isinstance(data["db"], str):
+        raise InputError(f"config file {cfg_path}: db should be string, not {data['db']!r}")
     db_path = Path(db or os.environ.get("PMD_DB") or data.get("db") or default_db_path()).expanduser()
-    limits = Limits()
-    limit_data = data.get("limits", {})
-    known = {f.name for f in fields(Limits)}
-    unknown = set(limit_data) - known
-    if unknown:
-        raise InputError(f"unknown [limits] keys in {cfg_path}: {', '.join(sorted(unknown))}")
-    limits = replace(limits, **limit_data)
-    kwargs = {}
-    for key in ("repo", "caption_model", "actor", "github_repo", "nsfw_model", "face_model"):
-        if key in data:
-            kwargs[key] = str(data[key])
-    if "notify" in data:
-        kwargs["notify"] = bool(data["notify"])
-    if "nsfw_threshold" in data:
-        kwargs["nsfw_threshold"] = float(data["nsfw_threshold"])
     opt_out = data.get("opt_out_file") or os.environ.get("PMD_OPT_OUT_FILE")
-    kwargs["opt_out_file"] = Path(opt_out).expanduser() if opt_out else default_config_path().with_name("opt-out-artists.txt")
-    if "opt_out_artists" in data:
-        kwargs["opt_out_artists"] = tuple(str(a) for a in data["opt_out_artists"])
-    return Settings(db_path=db_path.resolve(), limits=limits, **kwargs)
+    if opt_out is not None and not isinstance(opt_out, str):
+        raise InputError(f"config file {cfg_path}: opt_out_file should be string, not {opt_out!r}")
+    values = {k: v for k, v in data.items() if k not in FILE_ONLY_KEYS}
+    values.update(db_path=db_path.resolve(),
+                  opt_out_file=Path(opt_out).expanduser() if opt_out else paths.default_opt_out_file())
+    try:
+        return _SETTINGS.validate_python(values)
+    except ValidationError as exc:
+        raise _type_error(exc, cfg_path) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pmd_tui.config import Settings
 from pmd_tui.errors import InputError, RuleError, StateError
 from pmd_tui.store import QueueStore, Status
-from pmd_tui.store.queue import SEVERITY
+from pmd_tui.store.vocabulary import BLOCKING, SEVERITY
 
 
 # findings no override can pass: the Hub would refuse the folder anyway
@@ -18,7 +18,7 @@ NOT_OVERRIDABLE = ("format.folder-size",)
 
 def blocking_findings(store: QueueStore, submission_id: int) -> list[dict]:
     """Findings that stop an approval: anything at fail level and any unattested human rule."""
-    return [c for c in store.checks(submission_id) if c["status"] in ("fail", "pending")]
+    return [c for c in store.checks(submission_id) if c["status"] in BLOCKING]
 
 
 def approve(store: QueueStore, settings: Settings, submission_id: int, *, note: str | None = None,
@@ -90,7 +90,7 @@ def rejudge_after_edit(store: QueueStore, settings: Settings, submission_id: int
     findings = evaluate(store, settings, submission_id, analyses)
     store.save_checks(submission_id, findings, actor=actor, keep_status=True)
     overridden = _overridden_at_approval(store, submission_id)
-    blocking = [f for f in findings if f["status"] in ("fail", "pending")
+    blocking = [f for f in findings if f["status"] in BLOCKING
                 and not (f["rule"] in overridden and SEVERITY[f["status"]] <= SEVERITY[overridden[f["rule"]]])]
     name = f"#{submission_id} {sub['name']}"
     if blocking:
@@ -106,3 +106,16 @@ def rejudge_after_edit(store: QueueStore, settings: Settings, submission_id: int
                          expect=(Status.PUBLISHED,), what=what)
         return f"{name} is approved again after {what}: publish it (p, --publish-all) to update its folder"
     return None
+
+
+def recheck_after_change(store: QueueStore, settings: Settings, submission_id: int, *, actor: str,
+                         what: str) -> str | None:
+    """What every edit service calls after changing a submission: a checked one is checked again (cheap,
+    cached by content hash), an approved or published one is judged again (``rejudge_after_edit``)."""
+    status = store.get(submission_id)["status"]
+    if status == Status.CHECKED:
+        from pmd_tui.checks.engine import run_checks, worst
+
+        findings = run_checks(store, settings, [submission_id])[submission_id]
+        return f"#{submission_id} checked again after {what}: {worst(findings)}"
+    return rejudge_after_edit(store, settings, submission_id, actor=actor, what=what)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from statistics import median
 
-from pmd_tui.store import QueueStore
+from pmd_tui.store import QueueStore, Status
 
 SIZE_BUCKETS = ((1, 9), (10, 24), (25, 49), (50, 99), (100, 249), (250, 10**9))
 SIDE_BUCKETS = ((0, 511), (512, 767), (768, 1023), (1024, 1535), (1536, 2047), (2048, 10**9))
@@ -21,19 +21,21 @@ def _bucket_label(lo: int, hi: int, unit: str = "") -> str:
 def queue_stats(store: QueueStore) -> dict:
     subs = store.summaries()
     statuses = Counter(s["status"] for s in subs)
-    decided = statuses["approved"] + statuses["published"] + statuses["rejected"]
+    decided = statuses[Status.APPROVED] + statuses[Status.PUBLISHED] + statuses[Status.REJECTED]
     sizes = [s["images"] for s in subs]
     rows = store.conn.execute(
-        "SELECT width, height FROM files WHERE kind = 'image' AND width IS NOT NULL").fetchall()
+        "SELECT width, height FROM files WHERE kind = 'image' AND NOT excluded AND width IS NOT NULL").fetchall()
     shorts = [min(w, h) for w, h in rows]
     sources = Counter(
-        r[0] for r in store.conn.execute("SELECT caption_source FROM files WHERE kind = 'image'").fetchall()
+        r[0] for r in store.conn.execute(
+            "SELECT caption_source FROM files WHERE kind = 'image' AND NOT excluded").fetchall()
     )
     return {
         "submissions": len(subs),
         "images": sum(sizes),
+        "excluded_images": sum(s["excluded"] for s in subs),
         "status": dict(statuses),
-        "approval_rate": (statuses["approved"] + statuses["published"]) / decided if decided else None,
+        "approval_rate": (statuses[Status.APPROVED] + statuses[Status.PUBLISHED]) / decided if decided else None,
         "dataset_size": {
             "median": median(sizes) if sizes else 0,
             "min": min(sizes, default=0),
@@ -47,19 +49,21 @@ def queue_stats(store: QueueStore) -> dict:
         "caption_methods": dict(Counter(s["caption_method"] or "none stated" for s in subs).most_common()),
         "caption_sources": {k or "no caption": v for k, v in sources.most_common()},
         "concept_types": dict(Counter(s["concept_type"] or "unknown" for s in subs).most_common()),
-        "published": statuses["published"],
+        "published": statuses[Status.PUBLISHED],
     }
 
 
 def submission_stats(store: QueueStore, submission_id: int) -> dict:
     """Per-dataset figures for the published card and stats.json."""
     sub = store.get(submission_id)
-    images = store.files(submission_id, "image")
+    every = store.files(submission_id, "image")
+    images = [f for f in every if not f["excluded"]]
     shorts = [min(f["width"], f["height"]) for f in images if f["width"]]
     sides = [(f["width"], f["height"]) for f in images if f["width"]]
     return {
         "name": sub["name"],
         "images": len(images),
+        "excluded": len(every) - len(images),
         "captioned": sum(1 for f in images if f["caption"]),
         "caption_method": sub["caption_method"],
         "concept_type": sub["concept_type"],

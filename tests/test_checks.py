@@ -20,6 +20,7 @@ PHOTOS = Path(skimage.__file__).parent / "data"
 
 
 def submit(store, settings, tmp_path, entries, name="s.zip", **kw):
+    kw.setdefault("again", True)  # these tests submit the same generated images in variations on purpose
     sid = add_source(store, settings, make_zip(tmp_path / name, entries), **kw)
     findings = run_checks(store, settings, [sid])[sid]
     return sid, {f["rule"]: f for f in findings}

@@ -56,13 +56,15 @@ def default_batch_size(device: str) -> int:
 
 def pending(store: QueueStore, ids: list[int], *, overwrite: bool = False, trigger: str | None = None,
             use_readme_trigger: bool = True) -> list[Item]:
-    """Images without a caption (or all images with ``overwrite``), in queue order."""
+    """Images without a caption (or all images with ``overwrite``), in queue order; excluded ones are skipped."""
     items = []
     for sid in ids:
         sub = store.get(sid)
         word = trigger if trigger is not None else (first_trigger(sub["trigger_words"]) if use_readme_trigger else None)
         staged = store.staged_dir(sub)
         for f in store.files(sid, "image"):
+            if f["excluded"]:
+                continue
             if overwrite or not (f["caption"] or "").strip():
                 items.append(Item(sid, f["id"], f["name"], staged / f["name"], word or None))
     return items

@@ -15,6 +15,7 @@ from pmd_tui.checks.rules import consent, images, layout, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.store import QueueStore
+from pmd_tui.store.vocabulary import worst as worst_severity
 
 RULE_MODULES = (layout, text, images, screening, consent)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
@@ -29,7 +30,7 @@ class Cancelled(PmdError):
 def _published_images(store: QueueStore, exclude: int) -> list[dict]:
     rows = store.conn.execute(
         """SELECT f.name, f.sha256, s.name AS dataset FROM files f JOIN submissions s ON s.id = f.submission_id
-           WHERE s.status = 'published' AND f.kind = 'image' AND s.id != ?""",
+           WHERE s.status = 'published' AND f.kind = 'image' AND NOT f.excluded AND s.id != ?""",
         (exclude,),
     ).fetchall()
     rows = [dict(r) for r in rows]
@@ -62,7 +63,8 @@ def analyse_submissions(store: QueueStore, settings: Settings, ids: list[int],
 def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses: dict[str, dict]) -> list[dict]:
     """Run every rule for one submission from already-computed analyses (cheap)."""
     sub = store.get(submission_id)
-    files = store.files(submission_id)
+    # Excluded images are left out of the set: no rule sees them, so findings about them alone go away.
+    files = [f for f in store.files(submission_id) if not f.get("excluded")]
     per_name = {f["name"]: analyses.get(f["sha256"], {"ok": False, "error": "file missing from the staged copy"})
                 for f in files if f["kind"] == "image"}
     from pmd_tui.screening.service import results_for
@@ -96,8 +98,7 @@ def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pro
 
 
 def worst(findings: list[dict]) -> str:
-    order = ("pass", "info", "pending", "warn", "fail")
-    return max((f["status"] for f in findings), key=order.index, default="pass")
+    return worst_severity(f["status"] for f in findings)
 
 
 def worst_counts(results: dict[int, list[dict]]) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pmd_tui.config import Settings
+from pmd_tui.store.vocabulary import SEVERITY_ORDER
 
-STATUSES = ("pass", "info", "pending", "warn", "fail")
+STATUSES = tuple(s.value for s in SEVERITY_ORDER)
 
 
 def finding(rule: str, status: str, message: str, files: list[str] | None = None, **data) -> dict:

@@ -79,7 +79,7 @@ def list_cmd(obj: Context, status, as_json):
         items = []
         for r in rows:
             d = submission_json(obj.store, r)
-            d.update(images=r["images"], captions=r["captions"],
+            d.update(images=r["images"], captions=r["captions"], excluded=r["excluded"],
                      worst={"status": r["worst_status"], "rule": r["worst_rule"]} if r["worst_status"] else None)
             items.append(d)
         dump_json(items)
@@ -110,6 +110,7 @@ def show(obj: Context, submission_id, as_json):
         d["files"] = [
             {k: f[k] for k in ("name", "original_path", "kind", "size_bytes", "sha256", "width", "height",
                                "format", "mode", "caption", "caption_source")}
+            | {"excluded": bool(f["excluded"])}
             for f in files
         ]
         d["checks"] = [{k: c[k] for k in ("rule", "status", "message", "files")} for c in checks]
@@ -127,7 +128,7 @@ def show(obj: Context, submission_id, as_json):
         cap = f" [{f['caption_source']}] {f['caption']!r}" if f["kind"] == "image" and f["caption"] is not None else ""
         if f["kind"] == "image" and f["caption"] is None:
             cap = " (no caption)"
-        out(f"  {f['name']}  {dims}{cap}")
+        out(f"  {f['name']}  {dims}{cap}" + ("  [excluded]" if f["excluded"] else ""))
     if checks:
         out("checks:")
         for c in checks:

@@ -6,7 +6,7 @@ import click
 
 from pmd_tui.cli.common import (Context, dump_json, handle_errors, info, out, resolve_ids, submission_json,
                                 tell_issue)
-from pmd_tui.store import Status
+from pmd_tui.store import CONCEPT_TYPES, LIKENESS_CHOICES, Status
 
 MARK = {"pass": "ok  ", "info": "info", "pending": "wait", "warn": "WARN", "fail": "FAIL"}
 
@@ -93,7 +93,7 @@ def reject(obj: Context, submission_id, reason, notify):
 
 @click.command()
 @click.argument("submission_id", type=int)
-@click.option("--likeness", type=click.Choice(["self", "public-figure", "fictional", "not-a-likeness"]),
+@click.option("--likeness", type=click.Choice(LIKENESS_CHOICES),
               help="Who the likeness dataset shows (rule 2).")
 @click.option("--artist-ok", is_flag=True, help="The artist has not objected to training on their work (rule 3).")
 @click.pass_obj
@@ -120,7 +120,7 @@ def attest(obj: Context, submission_id, likeness, artist_ok):
 @click.command()
 @click.argument("submission_id", type=int)
 @click.option("--name")
-@click.option("--concept-type", type=click.Choice(["person", "style", "object", "other"]))
+@click.option("--concept-type", type=click.Choice(CONCEPT_TYPES))
 @click.option("--concept")
 @click.option("--trigger", "trigger_words", help="Trigger word(s), comma separated.")
 @click.option("--caption-method")

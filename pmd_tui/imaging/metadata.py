@@ -141,14 +141,3 @@ def strip_location(data: bytes) -> bytes | None:
     except Exception:
         return None
 
-
-def has_location(data: bytes) -> bool:
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            exif = im.getexif()
-            if exif.get_ifd(GPS_IFD):
-                return True
-            xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp") or b""
-            return _xmp_has_location(xmp if isinstance(xmp, bytes) else xmp.encode())
-    except Exception:
-        return False

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 import zipfile
 import zlib
@@ -218,6 +217,3 @@ def copy_folder(folder: Path, root: Path, limits: Limits) -> Unpacked:
         raise InputError(f"{folder.name}: the folder is empty")
     return result
 
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

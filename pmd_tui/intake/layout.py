@@ -46,10 +46,6 @@ class LayoutPlan:
     renamed: list[tuple[str, str]] = field(default_factory=list)
     extra_captions: list[str] = field(default_factory=list)
 
-    @property
-    def images(self) -> list[PlannedFile]:
-        return [f for f in self.files if f.kind == "image"]
-
 
 def _common_prefix(paths: list[PurePosixPath]) -> tuple[str, ...]:
     dirs = [p.parts[:-1] for p in paths]

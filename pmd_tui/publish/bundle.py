@@ -138,6 +138,8 @@ def publishable_images(store: QueueStore, submission_id: int) -> tuple[list[dict
     corrupt = corrupt_images(store, submission_id)
     keep, skipped, uncaptioned = [], [], []
     for f in store.files(submission_id, "image"):
+        if f.get("excluded"):  # left out by the maintainer: never published
+            continue
         if f["name"] in corrupt:
             skipped.append(f["name"])
         elif not (f["caption"] or "").strip():
@@ -147,14 +149,19 @@ def publishable_images(store: QueueStore, submission_id: int) -> tuple[list[dict
     return keep, skipped, uncaptioned
 
 
-def published_stats(sub: dict, images: list[dict]) -> dict:
-    """The card's and stats.json's figures for the images as written."""
+def excluded_count(store: QueueStore, submission_id: int) -> int:
+    return sum(1 for f in store.files(submission_id, "image") if f.get("excluded"))
+
+
+def published_stats(sub: dict, images: list[dict], excluded: int = 0) -> dict:
+    """The card's and stats.json's figures for the images as written (excluded ones counted apart)."""
     shorts = [min(f["width"], f["height"]) for f in images if f["width"]]
     sides = [(f["width"], f["height"]) for f in images if f["width"]]
     methods = caption_methods(sub, images)
     return {
         "name": sub["name"],
         "images": len(images),
+        "excluded": excluded,
         "captioned": len(images),
         "caption_method": methods_text(methods),
         "caption_sources": dict(Counter(f.get("caption_source") or "submitted" for f in images)),
@@ -191,7 +198,7 @@ def build_bundle(store: QueueStore, submission_id: int) -> Bundle:
         if path.is_file() and f["name"] not in bundle.files:
             bundle.files[f["name"]] = path.read_bytes()
             attribution.append(f["name"])
-    bundle.stats = published_stats(sub, images)
+    bundle.stats = published_stats(sub, images, excluded_count(store, submission_id))
     bundle.stats["folder"] = bundle.folder
     bundle.files["readme.txt"] = readme_text(sub, bundle.stats, attribution).encode("utf-8")
     bundle.files["metadata.jsonl"] = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in metadata).encode()

@@ -47,14 +47,14 @@ def make_target(settings: Settings, repo: str | None = None, to_dir: str | None 
 
 def _local_datasets(store: QueueStore, target_label: str) -> dict[str, dict]:
     """Figures of the datasets this queue published to the target, counted as they are written."""
-    from pmd_tui.publish.bundle import published_stats, publishable_images
+    from pmd_tui.publish.bundle import excluded_count, published_stats, publishable_images
 
     out = {}
     for pub in store.publications():
         sub = store.get(pub["submission_id"])
         if pub["target"] == target_label and sub["status"] == Status.PUBLISHED:
             images, _, _ = publishable_images(store, pub["submission_id"])
-            stats = published_stats(sub, images)
+            stats = published_stats(sub, images, excluded_count(store, pub["submission_id"]))
             stats["folder"] = pub["folder"]
             out[pub["folder"]] = stats
     return out

@@ -55,10 +55,6 @@ class FaceDetector:
                              f"{str(exc).strip().splitlines()[-1]}") from None
         self._lock = threading.Lock()  # one OpenCV net, used by one thread at a time
 
-    @property
-    def key(self) -> str:
-        return f"faces:{self.spec}"
-
     def count(self, image) -> dict:
         """Faces in one RGB PIL image: their number and the largest face's share of the short side."""
         import cv2

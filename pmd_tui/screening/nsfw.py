@@ -26,10 +26,6 @@ class NsfwClassifier:
     dtype: object
     unsafe: list[int]
 
-    @property
-    def key(self) -> str:
-        return f"nsfw:{self.model_id}"
-
     def scores(self, images) -> list[float]:
         import torch
 

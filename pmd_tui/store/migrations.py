@@ -114,6 +114,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (sha256, model)
     );
     """,
+    # 4: images a maintainer leaves out of a submission (kept staged and in the log, never published)
+    """
+    ALTER TABLE files ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

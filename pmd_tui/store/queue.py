@@ -19,11 +19,11 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
+from pmd_tui import paths
 from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
-
-SEVERITY = {"pass": 0, "info": 1, "pending": 2, "warn": 3, "fail": 4}
+from pmd_tui.store.vocabulary import SEVERITY, CONCEPT_TYPES, LIKENESS_CHOICES, severity_rank, severity_rank_sql  # noqa: F401 (SEVERITY: imported from here)
 
 EDITABLE_FIELDS = (
     "name",
@@ -36,8 +36,6 @@ EDITABLE_FIELDS = (
     "issue_number",
     "readme_text",
 )
-CONCEPT_TYPES = ("person", "style", "object", "other")
-LIKENESS_CHOICES = ("self", "public-figure", "fictional", "not-a-likeness")
 
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER; a larger id cannot exist (and would overflow the driver)
@@ -89,7 +87,7 @@ class QueueStore:
 
     def __init__(self, db_path: str | Path, *, migrate: bool = True):
         self.db_path = Path(db_path)
-        self.data_dir = self.db_path.with_name(self.db_path.stem + "-files")
+        self.data_dir = paths.data_dir_for(self.db_path)
         self._local = threading.local()
         try:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,11 +215,6 @@ class QueueStore:
             raise InputError(f"no submission with id {submission_id}")
         return dict(row)
 
-    def exists(self, submission_id: int) -> bool:
-        if not isinstance(submission_id, int) or not 0 < submission_id <= MAX_ID:
-            return False
-        return self.conn.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is not None
-
     def ids(self, status: str | Iterable[str] | None = None) -> list[int]:
         if status is None:
             return [r[0] for r in self.conn.execute("SELECT id FROM submissions ORDER BY id")]
@@ -246,7 +239,7 @@ class QueueStore:
                 out.append(sid)
         return out
 
-    def find_by_issue(self, issue_number: int, source_prefix: str | None = None) -> dict | None:
+    def find_by_issue(self, issue_number: int) -> dict | None:
         row = self.conn.execute(
             "SELECT * FROM submissions WHERE issue_number = ? ORDER BY id DESC LIMIT 1", (issue_number,)
         ).fetchone()
@@ -266,12 +259,14 @@ class QueueStore:
             params += [f"%{text}%"] * 5
         sql = f"""
             SELECT s.*,
-              (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image') AS images,
               (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image'
-                 AND f.caption IS NOT NULL AND TRIM(f.caption) != '') AS captions,
+                 AND NOT f.excluded) AS images,
+              (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image'
+                 AND NOT f.excluded AND f.caption IS NOT NULL AND TRIM(f.caption) != '') AS captions,
+              (SELECT COUNT(*) FROM files f WHERE f.submission_id = s.id AND f.kind = 'image'
+                 AND f.excluded) AS excluded,
               (SELECT c.status || ' ' || c.rule FROM checks c WHERE c.submission_id = s.id
-                 ORDER BY CASE c.status WHEN 'fail' THEN 4 WHEN 'warn' THEN 3 WHEN 'pending' THEN 2
-                          WHEN 'info' THEN 1 ELSE 0 END DESC, c.rule LIMIT 1) AS worst
+                 ORDER BY {severity_rank_sql("c.status")} DESC, c.rule LIMIT 1) AS worst
             FROM submissions s
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY s.created_at DESC, s.id DESC
@@ -393,6 +388,60 @@ class QueueStore:
             return d.get("old")
         raise StateError(f"nothing to undo for {f['name']}")
 
+    def set_excluded(self, submission_id: int, names: Iterable[str], excluded: bool, *, actor: str,
+                     reason: str | None = None) -> list[str]:
+        """Leave images out of (or take them back into) a submission; returns the names that changed.
+
+        An excluded image and its caption stay in the staged copy and the log; the checks, the statistics
+        and publishing skip it.
+        """
+        names = list(dict.fromkeys(names))
+        with self.transaction():
+            rows = {f["name"]: f for f in self.files(submission_id, "image")}
+            unknown = [n for n in names if n not in rows]
+            if unknown:
+                raise InputError(f"#{submission_id} has no image named {unknown[0]!r}")
+            changed = [n for n in names if bool(rows[n]["excluded"]) != excluded]
+            if changed:
+                self.conn.executemany("UPDATE files SET excluded = ? WHERE id = ?",
+                                      [(int(excluded), rows[n]["id"]) for n in changed])
+                self.conn.execute("UPDATE submissions SET updated_at = ? WHERE id = ?", (now(), submission_id))
+                extra = {"reason": reason} if reason else {}
+                self.log(submission_id, "images-excluded" if excluded else "images-restored", actor,
+                         files=changed, **extra)
+        return changed
+
+    IMAGE_FIELDS = ("name", "sha256", "size_bytes", "width", "height", "format", "mode")
+
+    def update_images(self, submission_id: int, updates: list[tuple[int, dict]], *, actor: str, action: str,
+                      **detail: Any) -> int:
+        """Record new staged content for images (a fix or its undo) in one event; returns the event id.
+
+        Each update names a file id and its new ``IMAGE_FIELDS``; the event keeps the old and new values,
+        so the change can be undone.
+        """
+        with self.transaction():
+            changes = []
+            for file_id, fields in updates:
+                bad = set(fields) - set(self.IMAGE_FIELDS)
+                if bad:
+                    raise InputError(f"cannot change {', '.join(sorted(bad))} of an image")
+                f = self.file(file_id)
+                if f["submission_id"] != submission_id or f["kind"] != "image":
+                    raise InputError(f"file {file_id} is not an image of #{submission_id}")
+                if "name" in fields and fields["name"] != f["name"]:
+                    clash = self.conn.execute("SELECT 1 FROM files WHERE submission_id = ? AND name = ? AND id != ?",
+                                              (submission_id, fields["name"], file_id)).fetchone()
+                    if clash:
+                        raise InputError(f"#{submission_id} already has a file named {fields['name']!r}")
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                self.conn.execute(f"UPDATE files SET {sets} WHERE id = ?", (*fields.values(), file_id))
+                changes.append({"file_id": file_id, "file": f["name"],
+                                "old": {k: f[k] for k in self.IMAGE_FIELDS}, "new": {**{k: f[k] for k in self.IMAGE_FIELDS}, **fields}})
+            self.conn.execute("UPDATE submissions SET updated_at = ? WHERE id = ?", (now(), submission_id))
+            self.log(submission_id, action, actor, changes=changes, **detail)
+            return self.conn.execute("SELECT MAX(id) FROM events WHERE submission_id = ?", (submission_id,)).fetchone()[0]
+
     # -- checks ----------------------------------------------------------------------------------
     def save_checks(self, submission_id: int, findings: list[dict], *, actor: str,
                     keep_status: bool = False) -> None:
@@ -422,7 +471,8 @@ class QueueStore:
             else:
                 self.log(submission_id, "checked", actor, counts=counts)
 
-    EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested")
+    EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested",
+                    "images-excluded", "images-restored", "images-fixed", "fix-undone")
 
     def changed_since_check(self, submission_id: int) -> bool:
         """True when captions, metadata or attestations changed after the latest check."""
@@ -442,7 +492,7 @@ class QueueStore:
             d["files"] = json.loads(d["files"])
             d["data"] = json.loads(d["data"]) if d["data"] else None
             out.append(d)
-        out.sort(key=lambda c: (-SEVERITY.get(c["status"], 0), c["rule"]))
+        out.sort(key=lambda c: (-severity_rank(c["status"]), c["rule"]))
         return out
 
     def _json_by_hash(self, table: str, key_column: str, key, hashes: Iterable[str]) -> dict[str, dict]:
@@ -487,7 +537,7 @@ class QueueStore:
             sub = self.get(sid)
             staged = self.staged_dir(sub)
             for f in self.files(sid, "image"):
-                if f["sha256"]:
+                if f["sha256"] and not f["excluded"]:
                     out.setdefault(f["sha256"], staged / f["name"])
         return out
 
@@ -502,8 +552,17 @@ class QueueStore:
 
     def staged_dir(self, submission: dict) -> Path:
         """The normalised kohya-layout copy the checks, captioner and publisher work on."""
-        return self.data_dir / "submissions" / submission["uid"] / "files"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "files"
+
+    def history_dir(self, submission: dict) -> Path:
+        """Earlier contents of fixed staged images, by content hash (what an undo restores)."""
+        return self.data_dir / "submissions" / submission["uid"] / "history"
 
     def upload_dir(self, submission: dict) -> Path:
         """The untouched original upload (kept so any normalisation can be redone or audited)."""
-        return self.data_dir / "submissions" / submission["uid"] / "upload"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "upload"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived files that can be rebuilt at any time (thumbnails)."""
+        return self.data_dir / paths.CACHE

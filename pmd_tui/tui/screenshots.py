@@ -62,6 +62,24 @@ async def caption_dialog(pilot) -> None:
     await _settle(pilot)
 
 
+async def caption_preview(pilot) -> None:
+    """B on the review screen, find and replace, then the preview of every caption it would change."""
+    from textual.widgets import Input, RadioButton
+
+    await _select(pilot, "teapot with problems")
+    await pilot.press("enter")
+    await _settle(pilot)
+    await pilot.press("B")
+    await _settle(pilot)
+    dialog = pilot.app.screen
+    next(b for b in dialog.query(RadioButton) if b.name == "replace").value = True
+    await pilot.pause()
+    dialog.query_one("#a", Input).value = "sks teapot"
+    dialog.query_one("#b", Input).value = "sks kettle"
+    await pilot.press("ctrl+s")
+    await _settle(pilot)
+
+
 async def stats(pilot) -> None:
     await pilot.press("s")
     await _settle(pilot)
@@ -78,6 +96,7 @@ SCENES = {
     "review-literal-strings": review_literal,
     "approve-override": approve_override,
     "caption-dialog": caption_dialog,
+    "caption-preview": caption_preview,
     "stats": stats,
     "help": help_screen,
 }

@@ -20,7 +20,9 @@ RULES = (
     "images.16bit",
     "images.alpha",
     "images.animated",
+    "images.unusual-format",
 )
+COMMON_FORMATS = ("JPEG", "MPO", "PNG", "WEBP")  # MPO: a camera JPEG with a second (preview) image
 NEAR_DUPLICATE_BITS = 6  # Hamming distance between 64-bit perceptual hashes
 
 
@@ -138,6 +140,11 @@ def check(ctx: CheckContext) -> list[dict]:
                      "8 bits per channel"))
     out.append(_info("images.alpha", _flag(ctx, lambda a: a.get("alpha")), ("has an alpha channel", "have an alpha channel"),
                      "no transparency"))
-    out.append(_info("images.animated", _flag(ctx, lambda a: a.get("animated")),
+    # a camera's MPO file holds a second, preview image: it is a photo, not an animation
+    out.append(_info("images.animated", _flag(ctx, lambda a: a.get("animated") and a.get("format") != "MPO"),
                      ("is animated (the first frame is used)", "are animated (the first frame is used)"), "no animated images"))
+    unusual = _flag(ctx, lambda a: a.get("format") not in COMMON_FORMATS)
+    out.append(_info("images.unusual-format", unusual,
+                     ("is not JPEG, PNG or WebP (F converts it to PNG losslessly)",
+                      "are not JPEG, PNG or WebP (F converts them to PNG losslessly)"), "JPEG, PNG and WebP only"))
     return out

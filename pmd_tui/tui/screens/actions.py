@@ -6,6 +6,8 @@ from textual.binding import Binding
 
 from pmd_tui.decisions import approve, blocking_findings, reject
 from pmd_tui.errors import PmdError
+from pmd_tui.store import Status
+from pmd_tui.store.vocabulary import Severity, severity_rank
 from pmd_tui.tui.screens.dialogs import AttestDialog, ConfirmDialog, MetadataDialog, ReasonDialog
 
 # The footer shows the everyday ones; the rest are in help (?) and the command palette.
@@ -63,7 +65,7 @@ class SubmissionActions:
             return
         store, settings = self.app.store, self.app.settings
         sub = store.get(sid)
-        if sub["status"] == "new":
+        if sub["status"] == Status.NEW:
             self.app.notify("run the checks first (c)", severity="warning")
             return
         blockers = blocking_findings(store, sid)
@@ -98,7 +100,7 @@ class SubmissionActions:
         store, settings = self.app.store, self.app.settings
         sub = store.get(sid)
         suggestions = [f"{c['rule']}: {c['message']}" for c in store.checks(sid)
-                       if c["status"] in ("fail", "warn", "pending")]
+                       if severity_rank(c["status"]) >= Severity.WARN.rank]
         suggestions += ["not SFW (rule 1)", "likeness without consent (rule 2)",
                         "artist has objected to training (rule 3)", "AI-upscaled images (rule 4)"]
 
@@ -122,7 +124,7 @@ class SubmissionActions:
             if self._guard(store.attest, sid, actor=self.app.settings.actor, likeness=result["likeness"],
                            artist_ok=result["artist_ok"]):
                 self.app.notify(f"attestation recorded for #{sid}")
-                if store.get(sid)["status"] in ("new", "checked"):
+                if store.get(sid)["status"] in (Status.NEW, Status.CHECKED):
                     self.app.check_submissions([sid])
                 else:
                     self.rejudge(sid, "the attestation")
@@ -175,7 +177,7 @@ class SubmissionActions:
         sid = self.current_id()
         if sid is None:
             return
-        if self.app.store.get(sid)["status"] not in ("approved", "published"):
+        if self.app.store.get(sid)["status"] not in (Status.APPROVED, Status.PUBLISHED):
             self.app.notify(f"#{sid} is not approved: nothing would be published", severity="warning")
             return
         self.app.publish_submissions([sid], dry_run=True)
@@ -185,10 +187,10 @@ class SubmissionActions:
         if sid is None:
             return
         sub = self.app.store.get(sid)
-        if sub["status"] not in ("approved", "published"):
+        if sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
             self.app.notify(f"#{sid} is {sub['status']}: only approved submissions are published", severity="warning")
             return
-        verb = "Publish" if sub["status"] == "approved" else "Update the published"
+        verb = "Publish" if sub["status"] == Status.APPROVED else "Update the published"
 
         def confirmed(yes: bool) -> None:
             if yes:

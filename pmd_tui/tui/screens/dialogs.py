@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
-from pmd_tui.store.queue import CONCEPT_TYPES, LIKENESS_CHOICES
+from pmd_tui.store.vocabulary import CONCEPT_TYPES, LIKENESS
 from pmd_tui.tui.literal import literal
 
 DIALOG_CSS = """
@@ -166,8 +166,6 @@ class AttestDialog(FormDialog):
     """The maintainer's word on rules 2 and 3, which no program can settle."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="AttestDialog")
-    LABELS = {"self": "the contributor themself", "public-figure": "a public figure",
-              "fictional": "a fictional character", "not-a-likeness": "not a likeness dataset"}
 
     def __init__(self, submission: dict):
         super().__init__()
@@ -179,8 +177,8 @@ class AttestDialog(FormDialog):
             yield Label(f"Attest #{self.submission['id']}", classes="title")
             yield Label("Rule 2: who does the likeness show?")
             with RadioSet(id="likeness"):
-                for choice in LIKENESS_CHOICES:
-                    yield RadioButton(self.LABELS[choice], value=current == choice, name=choice)
+                for choice, label in LIKENESS.items():
+                    yield RadioButton(label, value=current == choice, name=choice)
             yield Checkbox("Rule 3: the artist has not objected to training on their work",
                            value=bool(self.submission.get("artist_attestation")), id="artist")
             with Horizontal(classes="buttons"):

@@ -9,12 +9,13 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label
 
+from pmd_tui.store import Status
 from pmd_tui.tui.literal import literal
 from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
 from pmd_tui.tui.screens.dialogs import ConfirmDialog
 from pmd_tui.tui.widgets import FINDING_STYLE, STATUS_STYLE, TaskBar
 
-STATUSES = (None, "new", "checked", "approved", "rejected", "published")
+STATUSES = (None, *(s.value for s in Status))
 
 
 class QueueScreen(SubmissionActions, Screen):
@@ -157,7 +158,7 @@ class QueueScreen(SubmissionActions, Screen):
         self.refresh_data()
 
     def action_check_all(self) -> None:
-        ids = self.app.store.ids(("new", "checked"))
+        ids = self.app.store.ids((Status.NEW, Status.CHECKED))
         if ids:
             self.app.check_submissions(ids)
         else:
@@ -167,7 +168,7 @@ class QueueScreen(SubmissionActions, Screen):
         self.app.sync_github()
 
     def action_publish_all(self) -> None:
-        ids = self.app.store.ids("approved")
+        ids = self.app.store.ids(Status.APPROVED)
         if not ids:
             self.app.notify("no approved submission waits to be published")
             return

@@ -17,11 +17,11 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from pmd_tui.imaging.thumbs import thumbnail
+from pmd_tui.store.vocabulary import severity_rank
 from pmd_tui.tui.literal import literal, one_line, visible
 from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
 from pmd_tui.tui.widgets import FINDING_MARK, FINDING_STYLE, STATUS_STYLE, TaskBar, TextLine
 
-SEVERITY = ("pass", "info", "pending", "warn", "fail")
 CACHE_SIZE = 96
 
 
@@ -32,6 +32,10 @@ class ReviewScreen(SubmissionActions, Screen):
         Binding("ctrl+s", "save_caption", "Save caption", priority=True),
         Binding("u", "undo_caption", "Undo caption"),
         Binding("ctrl+f", "focus_findings", "Findings", key_display="^f"),
+        # shown in the pane titles rather than the footer, which keeps the decisions in view
+        Binding("X", "exclude", "Exclude/restore the image (on a finding: all its images)", show=False),
+        Binding("F", "fix", "Fix the selected finding's images, or undo the latest fix", show=False),
+        Binding("B", "bulk_captions", "Bulk caption edit with preview (trigger word, replace, tags)", show=False),
         *ACTION_BINDINGS,
     ]
 
@@ -60,7 +64,7 @@ class ReviewScreen(SubmissionActions, Screen):
                 yield TextLine("", id="caption-label", classes="pane-title")
                 yield TextArea("", id="caption", soft_wrap=True, show_line_numbers=False)
             with Vertical(id="side-pane"):
-                yield Label("findings  (enter: show files)", classes="pane-title")
+                yield Label("findings  (enter: files · F: fix)", classes="pane-title")
                 yield OptionList(id="findings")
                 yield Label("submission  (m: edit, t: attest)", classes="pane-title")
                 with VerticalScroll(id="meta-scroll"):
@@ -102,7 +106,7 @@ class ReviewScreen(SubmissionActions, Screen):
             if f["status"] == "pass":
                 continue
             for name in f["files"]:
-                if SEVERITY.index(f["status"]) > SEVERITY.index(marks.get(name, "pass")):
+                if severity_rank(f["status"]) > severity_rank(marks.get(name, "pass")):
                     marks[name] = f["status"]
         return marks
 
@@ -115,15 +119,23 @@ class ReviewScreen(SubmissionActions, Screen):
         for f in self.visible_files:
             status = marks.get(f["name"])
             mark = Text(FINDING_MARK[status], style=FINDING_STYLE[status]) if status else Text(" ")
+            name = literal(f["name"])
+            if f.get("excluded"):
+                mark, name = Text("×", style="dim"), literal(f["name"], style="dim strike")
             size = f"{f['width']}x{f['height']}" if f["width"] else "?"
             src = f["caption_source"] or ("empty" if f["caption"] == "" else "none")
             faces = self.screening.get(f["name"], {}).get("faces")
             face_cell = Text(str(faces["faces"]) if faces else "·", style="" if faces else "dim", justify="right")
-            table.add_row(mark, literal(f["name"]), size, Text(src, style="dim" if src == "none" else ""), face_cell,
+            table.add_row(mark, name, size, Text(src, style="dim" if src == "none" else ""), face_cell,
                           key=str(f["id"]))
         title = f"files ({len(self.visible_files)}/{len(self.files)})"
+        excluded = sum(1 for f in self.files if f.get("excluded"))
+        if excluded:
+            title += f" · {excluded} excluded"
         if self.only:
             title += f" · {self.only[0]} · esc: all"
+        else:
+            title += " · X: exclude"
         self.query_one("#files-title", Label).update(literal(title))
         if keep is not None and any(f["id"] == keep["id"] for f in self.visible_files):
             table.move_cursor(row=table.get_row_index(str(keep["id"])))
@@ -226,7 +238,7 @@ class ReviewScreen(SubmissionActions, Screen):
             detail = literal(f["caption_detail"])
             detail.stylize("dim")
             label.append(detail)
-        label.append(" · e: edit · ctrl+s: save · u: undo", style="dim")
+        label.append(" · e: edit · ctrl+s: save · u: undo · B: bulk edit", style="dim")
         self.query_one("#caption-label", TextLine).set(label)
         cached = self._thumbs.get(f["sha256"])
         if cached is not None:
@@ -242,6 +254,8 @@ class ReviewScreen(SubmissionActions, Screen):
 
     def _describe(self, f: dict) -> Text:
         t = literal(f["name"], style="bold")
+        if f.get("excluded"):
+            t.append(" · excluded (X restores it)", style="bold yellow")
         if f["width"]:
             t.append(f"  {f['width']}x{f['height']} {f['format'] or ''} · {f['size_bytes'] / 1024:.0f} KiB", style="dim")
         seen = getattr(self, "screening", {}).get(f["name"], {})
@@ -258,7 +272,7 @@ class ReviewScreen(SubmissionActions, Screen):
         """Thumbnail off the UI thread; also warms the next images so holding a key never stutters."""
         worker = get_current_worker()
         staged = self.app.store.staged_dir(self.sub)
-        cache_dir = self.app.store.data_dir / "cache"
+        cache_dir = self.app.store.cache_dir
         if f["sha256"] not in self._thumbs:
             im = thumbnail(staged / f["name"], f["sha256"] or f["name"], cache_dir)
             if worker.is_cancelled:
@@ -423,3 +437,139 @@ class ReviewScreen(SubmissionActions, Screen):
             return
         self._save_if_modified()
         self.app.pop_screen()
+
+    # -- changing the submission in place (core services in pmd_tui.fixes / bulk_captions) ----------
+    def _selected_finding(self) -> dict | None:
+        """The highlighted finding when the findings list has focus, else the one whose files are shown."""
+        ol = self.query_one("#findings", OptionList)
+        if ol.has_focus and ol.highlighted is not None and self.findings:
+            return self.findings[ol.highlighted]
+        if self.only is not None:
+            return next((f for f in self.findings if f["rule"] == self.only[0]), None)
+        return None
+
+    def _changed(self, text: str) -> None:
+        self.notify(literal(text).plain, timeout=6)
+        self.refresh_data()
+
+    def action_exclude(self) -> None:
+        from pmd_tui.fixes import set_excluded
+
+        store, settings, sid = self.app.store, self.app.settings, self.submission_id
+        finding = self._selected_finding()
+        if finding is not None and self.query_one("#findings", OptionList).has_focus:
+            names = [f["name"] for f in self.files if f["name"] in set(finding["files"]) and not f.get("excluded")]
+            if not names:
+                self.notify(f"{finding['rule']} names no image to exclude", timeout=3)
+                return
+
+            def confirmed(yes: bool) -> None:
+                if yes:
+                    out = self._run(set_excluded, store, settings, sid, names, True, reason=f"finding {finding['rule']}")
+                    if out is not None:
+                        self._changed(out.summary("excluded"))
+
+            from pmd_tui.tui.screens.dialogs import ConfirmDialog
+            from pmd_tui.tui.screens.edits import _names
+
+            self.app.push_screen(ConfirmDialog(f"Exclude the {len(names)} image(s) of {finding['rule']}?",
+                                               _names(names, 40) + "\n\nThey stay staged and in the log, are never "
+                                               "published, and X restores each one.", confirm_label="Exclude"),
+                                 confirmed)
+            return
+        f = self.current_file()
+        if f is None:
+            return
+        excluded = not f.get("excluded")
+        out = self._run(set_excluded, store, settings, sid, [f["name"]], excluded)
+        if out is not None:
+            self._changed(out.summary("excluded" if excluded else "restored"))
+
+    def _run(self, fn, *args, **kwargs):
+        from pmd_tui.errors import PmdError
+
+        try:
+            return fn(*args, **kwargs)
+        except PmdError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
+            return None
+
+    def action_fix(self) -> None:
+        from pmd_tui import fixes
+        from pmd_tui.tui.screens.edits import FixDialog
+
+        store, settings, sid = self.app.store, self.app.settings, self.submission_id
+        finding = self._selected_finding()
+        if finding is not None and finding["rule"] == "readme.trigger-word" and finding["status"] != "pass":
+            self.action_bulk_captions(preset="add-trigger")
+            return
+        last = fixes.last_fix(store, sid)
+        undo_label = f"{fixes.LABELS.get(last['detail']['op'], last['detail']['op'])} on " \
+                     f"{len(last['detail']['changes'])} image(s)" if last else None
+        ops = list(fixes.FIXES.get(finding["rule"], ())) if finding and finding["status"] != "pass" else []
+        names = [f["name"] for f in self.files if finding and f["name"] in set(finding["files"]) and not f.get("excluded")]
+        if not (ops and names):
+            if undo_label is None:
+                which = finding["rule"] if finding else "none selected (ctrl+f, then a finding)"
+                self.notify(f"no fix for {which}; X excludes a finding's images", timeout=4)
+                return
+            ops, names = [], []
+
+        def chosen(result: dict | None) -> None:
+            if not result:
+                return
+            if result.get("undo"):
+                out = self._run(fixes.undo_fix, store, settings, sid)
+                if out is not None:
+                    self._changed(out.summary("restored"))
+            elif result["op"] == "keep":
+                out = self._run(fixes.keep_as_is, store, settings, sid, finding["rule"], names)
+                if out is not None:
+                    self._changed(f"recorded: {len(names)} image(s) of {finding['rule']} stay as they are")
+            else:
+                out = self._run(fixes.apply_fix, store, settings, sid, result["op"], names,
+                                background=result.get("background"))
+                if out is not None:
+                    self._changed(out.summary("fixed"))
+
+        self.app.push_screen(FixDialog(finding["rule"] if ops else None, names,
+                                       [(op, fixes.LABELS[op]) for op in ops], undo_label), chosen)
+
+    def action_bulk_captions(self, preset: str = "add-trigger") -> None:
+        from pmd_tui import bulk_captions as bulk
+        from pmd_tui.captioning.service import first_trigger
+        from pmd_tui.tui.screens.edits import BulkCaptionDialog, CaptionPreviewDialog
+
+        self._save_if_modified()
+        store, settings, sid = self.app.store, self.app.settings, self.submission_id
+        last = bulk.last_bulk(store, sid)
+        undo_label = f"{last['detail']['op']} on {last['detail']['captions']} caption(s)" if last else None
+
+        def chosen(result: dict | None) -> None:
+            if not result:
+                return
+            if result.get("undo"):
+                text = self._run(bulk.undo, store, settings, sid)
+                if text is not None:
+                    self._changed(text)
+                return
+            op = result.pop("op")
+            p = self._run(bulk.plan, store, sid, op, **result)
+            if p is None:
+                return
+            if p.empty:
+                self.notify(f"{bulk.OPERATIONS[op]}: no caption would change", timeout=4)
+                return
+            rows = [(c.name, c.old, c.new) for c in p.changes]
+            rows += [(f"[{k.replace('_', ' ')}]", old, new) for k, (old, new) in p.fields.items()]
+
+            def confirmed(yes: bool) -> None:
+                if yes:
+                    text = self._run(bulk.apply, store, settings, p)
+                    if text is not None:
+                        self._changed(text)
+
+            self.app.push_screen(CaptionPreviewDialog(f"Preview: {p.describe()}", rows, p.unchanged), confirmed)
+
+        self.app.push_screen(BulkCaptionDialog(self.sub, first_trigger(self.sub["trigger_words"]), preset,
+                                               undo_label), chosen)

@@ -55,6 +55,8 @@ class StatsScreen(Screen):
             (f"{st['resolution']['median_short_side']:g} px", "bold"), " · approval rate ", (rate, "bold"),
             " · published ", (str(st["published"]), "bold"),
         )
+        if st.get("excluded_images"):
+            summary.append(f" · {st['excluded_images']} image(s) excluded by maintainers", style="dim")
         self.query_one("#stats-summary", Static).update(summary)
         charts = {
             "sizes": bar_chart("dataset size (images)", st["dataset_size"]["buckets"]),
