@@ -27,6 +27,9 @@ DEFAULT_CAPTION_MODEL = "florence-community/Florence-2-large"
 DEFAULT_NSFW_MODEL = "Falconsai/nsfw_image_detection"
 # OpenCV's YuNet (opencv_zoo, MIT): REPO/FILE on the Hub, or a local .onnx path
 DEFAULT_FACE_MODEL = "opencv/face_detection_yunet/face_detection_yunet_2023mar.onnx"
+# the feature models of `pmd-tui score` (DreamBooth's subject and prompt fidelity)
+DEFAULT_DINO_MODEL = "facebook/dino-vits16"
+DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -64,6 +67,9 @@ class Settings:
     face_model: StrictStr = DEFAULT_FACE_MODEL  # "off" disables face detection
     opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
     notify: StrictBool = False  # comment decisions on the submission's issue by default
+    dino_model: StrictStr = DEFAULT_DINO_MODEL  # pmd-tui score: subject fidelity, FD/KID features
+    clip_model: StrictStr = DEFAULT_CLIP_MODEL  # pmd-tui score: CLIP-I, CLIP-T
+    publish_scores: StrictBool = False  # write scores.json beside stats.json when publishing
 
     @property
     def data_dir(self) -> Path:
@@ -120,6 +126,9 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
     if "db" in data and not isinstance(data["db"], str):
         raise InputError(f"config file {cfg_path}: db should be string, not {data['db']!r}")
     db_path = Path(db or os.environ.get("PMD_DB") or data.get("db") or default_db_path()).expanduser()
+    dino_model: StrictStr = DEFAULT_DINO_MODEL  # pmd-tui score: subject fidelity, FD/KID features
+    clip_model: StrictStr = DEFAULT_CLIP_MODEL  # pmd-tui score: CLIP-I, CLIP-T
+    publish_scores: StrictBool = False  # write scores.json beside stats.json when publishing
     opt_out = data.get("opt_out_file") or os.environ.get("PMD_OPT_OUT_FILE")
     if opt_out is not None and not isinstance(opt_out, str):
         raise InputError(f"config file {cfg_path}: opt_out_file should be string, not {opt_out!r}")

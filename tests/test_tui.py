@@ -535,6 +535,37 @@ async def test_dry_run_key_lists_the_changes_and_writes_nothing(demo, tmp_path):
         assert not out.exists() and store.get(by_name(store, "zkx painting style"))["status"] == "approved"
 
 
+async def test_v_holds_an_image_out_for_validation_and_stats_show_the_leaderboard(demo):
+    store, settings = demo
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "rex the dog")
+        screen = app.screen
+        f = screen.current_file()
+        await pilot.press("v")
+        await pilot.pause()
+        assert store.split_names(f["submission_id"], "validation") == [f["name"]]
+        table = screen.query_one("#files", DataTable)
+        assert str(table.get_row_at(table.cursor_row)[1]).startswith("val ")
+        assert "1 validation image(s)" in str(screen.query_one("#meta").render())
+        await pilot.press("v")
+        await pilot.pause()
+        assert store.split_names(f["submission_id"], "validation") == []
+        assert [e["detail"]["split"] for e in store.events(f["submission_id"])
+                if e["action"] == "split-changed"] == ["validation", "train"]
+        store.add_score(f["submission_id"], label="LoRA r16 2000 steps", actor="t",
+                        metrics={"dino": 0.612, "clip_i": 0.8, "clip_t": 0.3, "fd_dino": None, "kid_dino": None},
+                        detail={"samples": 4, "reference": "train"})
+        await pilot.press("escape", "escape", "s")
+        await pilot.pause()
+        from rich.console import Console
+
+        console = Console(width=200, record=True, file=open("/dev/null", "w"))
+        console.print(app.screen.query_one("#leaderboard").content)
+        board = console.export_text()
+        assert "LoRA r16 2000 steps" in board and "0.612" in board and "rex the dog" in board
+
+
 async def test_caption_edit_of_a_published_set_reopens_it_as_approved(demo, tmp_path):
     from pmd_tui.publish.service import publish
 

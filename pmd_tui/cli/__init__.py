@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from pmd_tui.cli import caption, edits, publish, queue, review
+from pmd_tui.cli import bench, caption, edits, publish, queue, review
 from pmd_tui.cli.common import Context, handle_errors
 
 
@@ -47,5 +47,6 @@ def main(ctx, db, config, demo, publish_all, repo, to_dir, dry_run, preview):
 for _command in (queue.add, queue.sync, queue.list_cmd, queue.show, queue.log_cmd,
                  review.check, review.approve, review.reject, review.attest, review.edit,
                  caption.caption_cmd, publish.publish_cmd,
-                 edits.exclude, edits.restore, edits.fix, edits.captions_cmd):
+                 edits.exclude, edits.restore, edits.fix, edits.captions_cmd,
+                 bench.split_cmd, bench.prompts_cmd, bench.score_cmd, bench.scores_cmd):
     main.add_command(_command)

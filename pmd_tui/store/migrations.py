@@ -118,6 +118,23 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE files ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: benchmark metadata (held-out validation images, class word, evaluation prompts) and scores of runs
+    """
+    ALTER TABLE files ADD COLUMN split TEXT NOT NULL DEFAULT 'train';
+    ALTER TABLE submissions ADD COLUMN class_word TEXT;
+    ALTER TABLE submissions ADD COLUMN eval_prompts TEXT;
+    CREATE TABLE scores (
+        id INTEGER PRIMARY KEY,
+        submission_id INTEGER NOT NULL REFERENCES submissions(id),
+        dataset TEXT NOT NULL,
+        label TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        detail TEXT,
+        actor TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX scores_submission ON scores(submission_id, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

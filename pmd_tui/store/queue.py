@@ -21,6 +21,7 @@ import sqlite_utils
 
 from pmd_tui import paths
 from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
+from pmd_tui.store.benchmark import BenchmarkRecords
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
 from pmd_tui.store.vocabulary import SEVERITY, CONCEPT_TYPES, LIKENESS_CHOICES, severity_rank, severity_rank_sql  # noqa: F401 (SEVERITY: imported from here)
@@ -82,7 +83,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class QueueStore:
+class QueueStore(BenchmarkRecords):
     """Thread-safe access to one queue database (one SQLite connection per thread)."""
 
     def __init__(self, db_path: str | Path, *, migrate: bool = True):
@@ -472,7 +473,8 @@ class QueueStore:
                 self.log(submission_id, "checked", actor, counts=counts)
 
     EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested",
-                    "images-excluded", "images-restored", "images-fixed", "fix-undone")
+                    "images-excluded", "images-restored", "images-fixed", "fix-undone",
+                    "split-changed", "benchmark-edited")
 
     def changed_since_check(self, submission_id: int) -> bool:
         """True when captions, metadata or attestations changed after the latest check."""

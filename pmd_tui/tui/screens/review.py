@@ -36,6 +36,7 @@ class ReviewScreen(SubmissionActions, Screen):
         Binding("X", "exclude", "Exclude/restore the image (on a finding: all its images)", show=False),
         Binding("F", "fix", "Fix the selected finding's images, or undo the latest fix", show=False),
         Binding("B", "bulk_captions", "Bulk caption edit with preview (trigger word, replace, tags)", show=False),
+        Binding("v", "toggle_validation", "Validation image", show=False),
         *ACTION_BINDINGS,
     ]
 
@@ -126,6 +127,8 @@ class ReviewScreen(SubmissionActions, Screen):
             src = f["caption_source"] or ("empty" if f["caption"] == "" else "none")
             faces = self.screening.get(f["name"], {}).get("faces")
             face_cell = Text(str(faces["faces"]) if faces else "·", style="" if faces else "dim", justify="right")
+            if f.get("split") == "validation":
+                name = Text.assemble(("val ", "bold magenta"), name)
             table.add_row(mark, name, size, Text(src, style="dim" if src == "none" else ""), face_cell,
                           key=str(f["id"]))
         title = f"files ({len(self.visible_files)}/{len(self.files)})"
@@ -179,6 +182,10 @@ class ReviewScreen(SubmissionActions, Screen):
                 continue
             t.append(f"\n{label}: ", style="dim")
             t.append(literal(value))
+        held = sum(1 for f in self.files if f.get("split") == "validation")
+        t.append("\nbenchmark: ", style="dim")
+        t.append(f"{held} validation image(s) (v) · class word {s.get('class_word') or 'not set'}")
+        t.append(" · own prompts" if s.get("eval_prompts") else " · default prompts")
         kept = self.app.store.files(self.submission_id, "attribution")
         if kept:  # published beside readme.txt: the maintainer sees what goes out
             t.append("\nlicence/attribution files: ", style="dim")
@@ -405,6 +412,22 @@ class ReviewScreen(SubmissionActions, Screen):
             self._refresh_file_row(f)
             self.notify("caption restored", timeout=2)
             self._rejudge_caption(f"the caption undo of {f['name']}")
+
+    def action_toggle_validation(self) -> None:
+        """Hold the highlighted image out for validation, or put it back into training."""
+        f = self.current_file()
+        if f is None:
+            return
+        split = "train" if f.get("split") == "validation" else "validation"
+        if not self._guard(self.app.store.set_split, self.submission_id, [f["name"]], split,
+                           actor=self.app.settings.actor):
+            return
+        from pmd_tui.decisions import rejudge_after_edit
+
+        message = rejudge_after_edit(self.app.store, self.app.settings, self.submission_id,
+                                     actor=self.app.settings.actor, what="validation split")
+        self.notify(message or f"{f['name']}: {split}", timeout=3)
+        self.refresh_data()
 
     # -- findings ---------------------------------------------------------------------------------
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -40,6 +40,7 @@ class StatsScreen(Screen):
         with Grid(id="stats-grid"):
             for key in ("sizes", "resolutions", "methods", "concepts", "status", "sources"):
                 yield Static("", id=f"chart-{key}", classes="chart")
+        yield Static("", id="leaderboard")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -68,3 +69,24 @@ class StatsScreen(Screen):
         }
         for key, chart in charts.items():
             self.query_one(f"#chart-{key}", Static).update(chart)
+        self.query_one("#leaderboard", Static).update(leaderboard_table(self.app.store))
+
+
+def leaderboard_table(store) -> Group:
+    """Scored finetuning runs per dataset, best subject fidelity first (pmd-tui score stores them)."""
+    from pmd_tui.benchmark.score import METRIC_LABELS, format_metric, leaderboard
+
+    rows = leaderboard(store)
+    title = Text("leaderboard (pmd-tui score)", style="bold")
+    if not rows:
+        return Group(title, Text("no scored runs yet", style="dim"))
+    table = Table(box=None, padding=(0, 1), header_style="dim")
+    table.add_column("dataset", no_wrap=True, max_width=22)
+    table.add_column("run", no_wrap=True, max_width=28)
+    for key in METRIC_LABELS:
+        table.add_column(METRIC_LABELS[key], justify="right")
+    table.add_column("date", no_wrap=True)
+    for r in rows:
+        table.add_row(literal(r["dataset"]), literal(r["label"]),
+                      *(format_metric(k, r["metrics"].get(k)) for k in METRIC_LABELS), r["date"][:10])
+    return Group(title, table)

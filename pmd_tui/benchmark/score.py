@@ -1,0 +1,195 @@
+"""``pmd-tui score``: how well a finetune's samples reproduce a dataset's subject and follow the prompts.
+
+Metrics of the personalization literature (DreamBooth, Ruiz et al. 2023):
+- ``dino``: subject fidelity, mean cosine of DINO ViT-S/16 CLS features, every sample against every
+  reference image (the dataset's validation images, or its training images when none are held out);
+- ``clip_i``: the same with CLIP image features;
+- ``clip_t``: prompt fidelity, mean cosine of each sample's CLIP image feature with its prompt's text
+  feature (the trigger word removed, as CLIP cannot know it);
+- ``identity``: for likeness sets, mean cosine of face-identity embeddings (SFace) to the references,
+  when the face models are configured;
+- ``fd_dino`` / ``kid_dino``: distribution distances on DINO features, only when both sets are large
+  enough for the figure to mean something (otherwise the report says why it is missing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pmd_tui.benchmark import metrics, prompts
+from pmd_tui.errors import InputError
+from pmd_tui.imaging.decode import try_load_rgb
+from pmd_tui.imaging.probe import IMAGE_EXTS
+
+Progress = Callable[[int, int, str], None]
+MAX_SIDE = 512  # every feature model here looks at 224 px; a bounded decode keeps memory flat
+KID_MIN = 10  # fewer images per side and the kernel estimate's spread swamps the differences between runs
+METRIC_LABELS = {"dino": "DINO", "clip_i": "CLIP-I", "clip_t": "CLIP-T", "identity": "ID", "fd_dino": "FD-DINO",
+                 "kid_dino": "KID-DINO"}
+
+
+@dataclass
+class Sample:
+    path: Path
+    prompt: str | None
+
+
+@dataclass
+class ScoreResult:
+    dataset: str
+    submission_id: int
+    label: str
+    metrics: dict[str, float | None]
+    notes: dict[str, str] = field(default_factory=dict)
+    detail: dict = field(default_factory=dict)
+    score_id: int | None = None
+
+
+def collect_samples(folder: Path, sub: dict, templates: list[str]) -> tuple[list[Sample], list[str]]:
+    """Each generated image with its prompt: ``prompts.jsonl`` (``file_name``, ``prompt``) first, then a
+    same-stem ``.txt``, then a leading prompt number (``07_seed1.png`` = prompt 7 of ``pmd-tui prompts``)."""
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder of generated samples")
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    if not images:
+        raise InputError(f"{folder} holds no images ({', '.join(sorted(IMAGE_EXTS))})")
+    mapped: dict[str, str] = {}
+    index = folder / "prompts.jsonl"
+    if index.is_file():
+        for n, line in enumerate(index.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                mapped[str(row.get("file_name") or row["file"])] = str(row["prompt"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise InputError(f"{index} line {n}: expected {{\"file_name\": ..., \"prompt\": ...}}") from None
+    out, warnings = [], []
+    for path in images:
+        prompt = mapped.get(path.name)
+        side = path.with_suffix(".txt")
+        if prompt is None and side.is_file():
+            prompt = side.read_text(encoding="utf-8", errors="replace").strip() or None
+        if prompt is None:
+            m = re.match(r"^p?(\d+)(?:[_\-. ]|$)", path.stem)
+            if m and 1 <= int(m.group(1)) <= len(templates):
+                prompt = prompts.render(templates[int(m.group(1)) - 1], sub)
+            elif m:
+                warnings.append(f"{path.name}: prompt number {int(m.group(1))} is not in 1-{len(templates)}")
+        out.append(Sample(path, prompt))
+    return out, warnings
+
+
+def _load_all(paths: list[Path], what: str) -> tuple[list, list[str]]:
+    images, bad = [], []
+    for p in paths:
+        im = try_load_rgb(p, MAX_SIDE)
+        if isinstance(im, str):
+            bad.append(f"{what} {p.name}: {im}")
+        else:
+            images.append(im)
+    return images, bad
+
+
+def score(store, settings, dataset: str, samples_dir: str | Path, *, label: str, device: str = "auto",
+          progress: Progress | None = None, save: bool = True, identity: Callable | None = None) -> ScoreResult:
+    """Score the samples in ``samples_dir`` against ``dataset``; stored per dataset and run label."""
+    from pmd_tui.benchmark.embed import load_clip, load_dino
+
+    if not label or not label.strip():
+        raise InputError("give the run a label (--label \"LoRA r16 2000 steps\")")
+    say = progress or (lambda done, total, what: None)
+    sub = store.find_dataset(dataset)
+    staged = store.staged_dir(sub)
+    files = [f for f in store.files(sub["id"], "image") if not f.get("excluded")]
+    val = [f for f in files if f.get("split") == "validation"]
+    refs_files, reference = (val, "validation") if val else (files, "train")
+    templates = prompts.templates(sub, store.eval_prompts(sub["id"]))
+    samples, warnings = collect_samples(Path(samples_dir), sub, templates)
+    say(0, 4, "loading images")
+    ref_images, bad_refs = _load_all([staged / f["name"] for f in refs_files], "reference")
+    sample_images, bad_samples = [], []
+    kept: list[Sample] = []
+    for s in samples:
+        im = try_load_rgb(s.path, MAX_SIDE)
+        if isinstance(im, str):
+            bad_samples.append(f"sample {s.path.name}: {im}")
+            continue
+        sample_images.append(im)
+        kept.append(s)
+    if not ref_images:
+        raise InputError(f"dataset {sub['name']!r} has no readable reference image")
+    if not sample_images:
+        raise InputError(f"no readable sample image in {samples_dir}")
+    notes: dict[str, str] = {}
+    say(1, 4, "DINO features")
+    dino = load_dino(settings.dino_model, device)
+    d_samples, d_refs = dino.embed(sample_images), dino.embed(ref_images)
+    say(2, 4, "CLIP features")
+    clip = load_clip(settings.clip_model, device)
+    c_samples, c_refs = clip.embed_images(sample_images), clip.embed_images(ref_images)
+    result: dict[str, float | None] = {
+        "dino": metrics.mean_pairwise_cosine(d_samples, d_refs),
+        "clip_i": metrics.mean_pairwise_cosine(c_samples, c_refs),
+    }
+    prompted = [i for i, s in enumerate(kept) if s.prompt]
+    if prompted:
+        texts = clip.embed_texts([prompts.without_trigger(kept[i].prompt, sub) for i in prompted])
+        result["clip_t"] = metrics.mean_paired_cosine(c_samples[prompted], texts)
+        if len(prompted) < len(kept):
+            notes["clip_t"] = f"over the {len(prompted)} of {len(kept)} samples with a known prompt"
+    else:
+        result["clip_t"] = None
+        notes["clip_t"] = "no sample has a known prompt (prompts.jsonl, a same-stem .txt, or a leading prompt number)"
+    say(3, 4, "distribution distances")
+    n, m = len(d_samples), len(d_refs)
+    dim = d_samples.shape[1]
+    if min(n, m) > dim:
+        result["fd_dino"] = metrics.frechet_distance(d_samples, d_refs)
+    else:
+        result["fd_dino"] = None
+        notes["fd_dino"] = (f"needs more than {dim} images on each side for a full-rank covariance "
+                            f"({n} samples, {m} references): too few for a meaningful figure")
+    if min(n, m) >= KID_MIN:
+        result["kid_dino"], spread = metrics.kernel_distance(d_samples, d_refs)
+        notes["kid_dino"] = f"± {spread:.4f} over subsets of {min(n, m)}"
+    else:
+        result["kid_dino"] = None
+        notes["kid_dino"] = f"needs at least {KID_MIN} images on each side ({n} samples, {m} references)"
+    likeness = sub.get("concept_type") == "person" or sub.get("likeness_attestation") not in (None, "not-a-likeness")
+    if likeness and identity is not None:
+        value, note = identity([s.path for s in kept], [staged / f["name"] for f in refs_files])
+        result["identity"] = value
+        if note:
+            notes["identity"] = note
+    elif likeness:
+        result["identity"] = None
+        notes["identity"] = "face identity models are not configured"
+    say(4, 4, "done")
+    detail = {"samples": len(kept), "prompted": len(prompted), "reference": reference, "references": len(ref_images),
+              "models": {"dino": dino.model_id, "clip": clip.model_id}, "notes": notes,
+              "skipped": bad_refs + bad_samples, "warnings": warnings,
+              "samples_dir": str(Path(samples_dir).resolve())}
+    out = ScoreResult(sub["name"], sub["id"], label.strip(), result, notes, detail)
+    if save:
+        out.score_id = store.add_score(sub["id"], label=out.label, metrics=result, detail=detail,
+                                       actor=settings.actor)
+    return out
+
+
+def leaderboard(store, submission_id: int | None = None) -> list[dict]:
+    """Stored runs, best subject fidelity first within each dataset (the TUI table and scores.json)."""
+    rows = store.scores(submission_id)
+    rows.sort(key=lambda r: (r["dataset"], -(r["metrics"].get("dino") or -1.0), r["created_at"]))
+    return [{"dataset": r["dataset"], "label": r["label"], "date": r["created_at"], "metrics": r["metrics"],
+             "samples": r["detail"].get("samples"), "reference": r["detail"].get("reference")} for r in rows]
+
+
+def format_metric(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if key.startswith("kid") else f"{value:.2f}" if key.startswith("fd") else f"{value:.3f}"
