@@ -177,15 +177,14 @@ def apply(store: QueueStore, settings: Settings, p: Plan, *, actor: str | None =
         for key, (old, _new) in p.fields.items():
             if sub.get(key) != old:
                 raise StateError(f"the {key.replace('_', ' ')} changed since the preview; preview again")
-        first = store.conn.execute("SELECT IFNULL(MAX(id), 0) FROM events").fetchone()[0]
+        first = store.last_event_id()
         for c in p.changes:
             f = store.file(c.file_id)
             store.set_caption(c.file_id, c.new, actor=actor, source=f["caption_source"] or "edited",
                               detail=f["caption_detail"], bulk=p.op)
         if p.fields:
             store.update_fields(sid, {k: new for k, (_old, new) in p.fields.items()}, actor=actor)
-        events = [r[0] for r in store.conn.execute(
-            "SELECT id FROM events WHERE submission_id = ? AND id > ? ORDER BY id", (sid, first))]
+        events = store.event_ids_after(sid, first)
         store.log(sid, "captions-bulk", actor, op=p.op, args=p.args, events=events, captions=len(p.changes),
                   fields={k: list(v) for k, v in p.fields.items()})
     text = f"{OPERATIONS[p.op]}: {len(p.changes)} caption(s) changed"

@@ -1,5 +1,6 @@
 """What every model worker shares: device and dtype choice, quiet loading, refusing checkpoints whose
-weights did not all load, clear errors for what cannot be loaded offline, and warm per-process caches.
+weights did not all load, clear errors for what cannot be loaded offline, warm per-process caches and the
+out-of-memory back-off (a batch that does not fit is halved, and the size that fits is remembered).
 """
 
 from __future__ import annotations
@@ -82,6 +83,47 @@ def refuse_partial(model_id: str, info: dict, *, purpose: str, hint: str = "") -
     if missing or mismatched:
         raise ModelError(f"refusing {model_id}: {len(missing)} weights missing and {len(mismatched)} mismatched "
                          f"(e.g. {(missing or mismatched)[0]}), so it would {purpose} with random weights{hint}")
+
+
+def is_oom(exc: BaseException) -> bool:
+    """An accelerator out-of-memory error (CUDA, MPS), whatever the library wrapped it in."""
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def free_accelerator_memory() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class BatchBackoff:
+    """Runs a batch in slices of at most ``limit`` items; out of memory halves the limit for this and every
+    later batch, and a single item that still does not fit is a one-line error."""
+
+    def __init__(self, limit: int, device: str):
+        self.limit, self.device = max(1, limit), device
+
+    def run(self, n: int, fn: Callable[[int, int], list]) -> list:
+        """``fn(start, stop)`` handles items ``start:stop`` and returns one result per item."""
+        out: list = []
+        start = 0
+        while start < n:
+            stop = min(n, start + self.limit)
+            try:
+                out += fn(start, stop)
+                start = stop
+            except Exception as exc:
+                if not is_oom(exc):
+                    raise
+                free_accelerator_memory()
+                if stop - start <= 1:
+                    raise ModelError(f"out of memory on {self.device} even with a batch of 1; "
+                                     "free the GPU or use --device cpu") from None
+                self.limit = max(1, (stop - start) // 2)
+        return out
 
 
 class WarmCache(Generic[T]):

@@ -23,13 +23,8 @@ def queue_stats(store: QueueStore) -> dict:
     statuses = Counter(s["status"] for s in subs)
     decided = statuses[Status.APPROVED] + statuses[Status.PUBLISHED] + statuses[Status.REJECTED]
     sizes = [s["images"] for s in subs]
-    rows = store.conn.execute(
-        "SELECT width, height FROM files WHERE kind = 'image' AND NOT excluded AND width IS NOT NULL").fetchall()
-    shorts = [min(w, h) for w, h in rows]
-    sources = Counter(
-        r[0] for r in store.conn.execute(
-            "SELECT caption_source FROM files WHERE kind = 'image' AND NOT excluded").fetchall()
-    )
+    shorts = [min(w, h) for w, h in store.image_sizes()]
+    sources = Counter(store.caption_sources())
     return {
         "submissions": len(subs),
         "images": sum(sizes),

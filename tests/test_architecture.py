@@ -28,3 +28,18 @@ def test_core_and_headless_cli_load_without_textual():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_sql_only_inside_the_store():
+    """Every query is a QueueStore method: no module outside pmd_tui/store/ touches the connection."""
+    import re
+
+    pattern = re.compile(r"\.conn\b|\.db\[|\bexecute(many|script)?\(|\b(SELECT|INSERT|UPDATE|DELETE)\s+\S+.*\b(FROM|INTO|SET)\b")
+    offenders = []
+    for path in sorted((ROOT / "pmd_tui").rglob("*.py")):
+        if path.parent.name == "store":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert offenders == []

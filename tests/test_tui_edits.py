@@ -11,7 +11,6 @@ import numpy as np
 from PIL import Image
 from textual.widgets import Button, DataTable, Input, OptionList
 
-from pmd_tui.checks.engine import analyse_submissions
 from pmd_tui.decisions import blocking_findings
 from pmd_tui.intake.service import add_source
 from pmd_tui.tui.app import PmdApp
@@ -66,9 +65,6 @@ async def test_a_messy_submission_becomes_publishable_in_the_review_screen(store
     upload_sha = hashlib.sha256(zpath.read_bytes()).hexdigest()
     sid = add_source(store, settings, zpath, name="holiday")
     store.attest(sid, actor="t", likeness="self")
-    # analyse the 7 new images here: a process pool started from the TUI's worker thread under pytest's
-    # captured output fails (fds_to_keep); "c" below then re-checks from the cache
-    analyse_submissions(store, settings, [sid])
     app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
@@ -193,3 +189,85 @@ async def test_bulk_dialog_replace_with_regex_and_cancelled_preview(store, setti
         assert store.files(sid, "image")[0]["caption"] == "a photo of a woman on the beach, 0"
         assert not any(isinstance(s, CaptionPreviewDialog) for s in app.screen_stack)
         assert not any(b.id == "undo" for b in app.screen.query(Button))
+
+
+CHECK_IN_TUI = """
+import asyncio, sys
+from pathlib import Path
+from pmd_tui.config import load_settings
+from pmd_tui.intake.service import add_source
+from pmd_tui.store import QueueStore
+from pmd_tui.tui.app import PmdApp
+from tests.helpers import kohya_set, make_zip
+
+
+async def main(store, settings):
+    app = PmdApp(store, settings)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        print([str(n.message) for n in app._notifications])
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1])
+    (root / "cfg.toml").write_text("")
+    settings = load_settings(root / "q.db", root / "cfg.toml")
+    store = QueueStore(settings.db_path)
+    add_source(store, settings, make_zip(root / "a.zip", kohya_set(6)), name="six")
+    asyncio.run(main(store, settings))
+"""
+
+
+def test_checking_new_images_from_the_tui_starts_its_process_pool(tmp_path):
+    """In the TUI, stderr is Textual's capture (no file descriptor); the pool that analyses 4+ new images
+    must still start (it used to fail with "bad value(s) in fds_to_keep"). A fresh process, so no earlier
+    test has started multiprocessing's helpers already."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "check_in_tui.py"
+    script.write_text(CHECK_IN_TUI)
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=240,
+                       cwd=root, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert "checked 1 submission(s)" in r.stdout, r.stdout + r.stderr
+    assert "fds_to_keep" not in r.stdout
+
+
+async def test_fix_dialog_flattens_alpha_on_the_typed_background_or_keeps_it(store, settings, tmp_path):
+    from pmd_tui.checks.engine import run_checks
+
+    entries = {f"p{i}.jpg": image_bytes(seed=i) for i in range(2)}
+    rgba = np.zeros((600, 600, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 0  # fully transparent red
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    entries["cut.png"] = buf.getvalue()
+    sid = add_source(store, settings, make_zip(tmp_path / "alpha.zip", entries), name="alpha")
+    run_checks(store, settings, [sid])
+    app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await settle(pilot)
+        await select_finding(pilot, "images.alpha")
+        await pilot.press("F")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, FixDialog) and [op for op, _ in dialog.ops] == ["flatten", "keep"]
+        next(b for b in dialog.query("RadioButton") if b.name == "keep").value = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert store.events(sid)[-1]["action"] == "fix-declined"
+        await select_finding(pilot, "images.alpha")
+        await pilot.press("F")
+        await pilot.pause()
+        app.screen.query_one("#bg", Input).value = "#102030"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    with Image.open(store.staged_dir(store.get(sid)) / "cut.png") as im:
+        assert im.mode == "RGB" and im.getpixel((5, 5)) == (16, 32, 48)
+    fixed = [e for e in store.events(sid) if e["action"] == "images-fixed"][-1]
+    assert fixed["detail"]["background"] == "#102030"

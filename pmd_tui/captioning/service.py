@@ -20,14 +20,15 @@ from pmd_tui.captioning.model import TASKS, Captioner, ModelError, load_captione
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.imaging.decode import try_load_rgb
+from pmd_tui.jobs import Job, JobReport, Progress
+from pmd_tui.model_runtime import is_oom
 from pmd_tui.store import QueueStore
 
-Progress = Callable[[int, int, str], None]
 METHOD = "Florence-2"
 
 
 @dataclass
-class CaptionReport:
+class CaptionReport(JobReport):
     captioned: int = 0
     failed: list[str] = field(default_factory=list)  # "#id name: why"
     submissions: list[int] = field(default_factory=list)
@@ -91,9 +92,7 @@ def _slice(inputs, start: int, stop: int):
 
 
 def _is_oom(exc: BaseException) -> bool:
-    import torch
-
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+    return is_oom(exc)
 
 
 class _Generator:
@@ -249,13 +248,14 @@ def _record_method(store: QueueStore, submission_id: int, actor: str) -> None:
     store.update_fields(submission_id, {"caption_method": method}, actor=actor)
 
 
-def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options):
-    """A TUI task: ``fn(progress, cancel) -> summary``; the model stays loaded for the next job."""
+def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options) -> Job:
+    """Captioning as a job; the model stays loaded for the next one."""
 
-    def job(progress, cancel) -> str:
+    def job(progress, cancel) -> CaptionReport:
         report = caption(store, settings, ids, progress=progress, cancel=cancel, **options)
         if not report.captioned and not report.failed and not report.cancelled:
-            return "every image already has a caption"
+            report.text = "every image already has a caption"
+            return report
         text = f"captioned {report.captioned} image(s) at {report.rate:.2f} img/s"
         if report.cancelled:
             text = "cancelled: " + text + "; run it again to continue"
@@ -263,6 +263,7 @@ def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options
             text += f"; {len(report.failed)} could not be read"
         if report.reopened:
             text += "\n" + "\n".join(report.reopened)
-        return text
+        report.text = text
+        return report
 
     return job

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -105,6 +106,29 @@ def _analyse_star(args: tuple[str, int]) -> dict:
     return analyse(*args)
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr.
+
+    Inside the TUI, ``sys.stderr`` is Textual's print capture, whose ``fileno()`` is -1; the tracker (started
+    on the first pool) passes that descriptor to its process, which fails with "bad value(s) in
+    fds_to_keep". So when stderr has no descriptor, the tracker starts with /dev/null as stderr.
+    """
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return
+    except (AttributeError, OSError, ValueError):
+        pass
+    from multiprocessing import resource_tracker
+
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
 def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None = None,
                  on_result: Callable[[int, int], None] | None = None) -> list[dict]:
     """Analyse in parallel on every core; order of results matches ``paths``."""
@@ -125,6 +149,7 @@ def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None =
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["pmd_tui.checks.analysis"])
+    _start_resource_tracker()
     with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
         for i, r in enumerate(pool.map(_analyse_star, [(p, max_pixels) for p in paths], chunksize=chunk)):
             results.append(r)

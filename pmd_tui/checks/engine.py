@@ -7,33 +7,24 @@ submission after a caption edit or an attestation costs milliseconds.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
 from pmd_tui.checks.rules import consent, images, layout, screening, text
 from pmd_tui.config import Settings
-from pmd_tui.errors import PmdError
+from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
 from pmd_tui.store import QueueStore
 from pmd_tui.store.vocabulary import worst as worst_severity
 
 RULE_MODULES = (layout, text, images, screening, consent)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 
-Progress = Callable[[int, int, str], None]
-
-
-class Cancelled(PmdError):
-    exit_code = 130
 
 
 def _published_images(store: QueueStore, exclude: int) -> list[dict]:
-    rows = store.conn.execute(
-        """SELECT f.name, f.sha256, s.name AS dataset FROM files f JOIN submissions s ON s.id = f.submission_id
-           WHERE s.status = 'published' AND f.kind = 'image' AND NOT f.excluded AND s.id != ?""",
-        (exclude,),
-    ).fetchall()
-    rows = [dict(r) for r in rows]
+    rows = store.published_images(exclude)
     cached = store.cache_get_many((r["sha256"] for r in rows if r["sha256"]), ANALYSIS_VERSION)
     for r in rows:
         r["phash"] = cached.get(r["sha256"], {}).get("phash")
@@ -78,23 +69,73 @@ def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses
     return findings
 
 
-def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, progress: Progress | None = None,
-               cancel: threading.Event | None = None) -> dict[int, list[dict]]:
-    """Check submissions, store the findings (moving each to ``checked``) and return them."""
+def iter_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, progress: Progress | None = None,
+                cancel: threading.Event | None = None) -> Iterator[tuple[int, list[dict]]]:
+    """Check submissions one by one, storing each one's findings (it moves to ``checked``) as it goes; stops
+    between submissions when ``cancel`` is set."""
     ids = list(ids)
     for sid in ids:
         store.get(sid)  # unknown ids fail before any work
     analyses = analyse_submissions(store, settings, ids, progress)
-    results = {}
     for i, sid in enumerate(ids):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("checks cancelled")
+        if is_cancelled(cancel):
+            return
         findings = evaluate(store, settings, sid, analyses)
         store.save_checks(sid, findings, actor=settings.actor)
-        results[sid] = findings
+        yield sid, findings
         if progress:
             progress(i + 1, len(ids), f"checked #{sid}")
+
+
+def run_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, progress: Progress | None = None,
+               cancel: threading.Event | None = None) -> dict[int, list[dict]]:
+    """Check submissions, store the findings (moving each to ``checked``) and return them; a cancel raises
+    ``Cancelled`` (the findings stored so far stay)."""
+    ids = list(ids)
+    results = dict(iter_checks(store, settings, ids, progress=progress, cancel=cancel))
+    if len(results) < len(ids):
+        raise Cancelled("checks cancelled")
     return results
+
+
+@dataclass
+class CheckReport(JobReport):
+    """The checks' job report: findings per submission, and what screening did first (``models``)."""
+
+    results: dict[int, list[dict]] = field(default_factory=dict)
+    wanted: int = 0
+    screening: object | None = None  # a ScreenReport when the models ran first
+
+    def describe(self) -> str:
+        text = f"checked {len(self.results)} submission(s)" + (
+            f" of {self.wanted}" if self.cancelled else "") + ": " + worst_counts(self.results)
+        if self.screening is not None:
+            text = f"{self.screening.describe()}; {worst_counts(self.results)}" if not self.cancelled else text
+        return text.rstrip(": ")
+
+
+def check_job(store: QueueStore, settings: Settings, ids: Iterable[int], *, models: bool = False,
+              device: str = "auto") -> Job:
+    """The checks as a job; with ``models`` the SFW classifier and the face detector screen new images first."""
+    ids = list(ids)
+
+    def job(progress: Progress, cancel: threading.Event) -> CheckReport:
+        report = CheckReport(wanted=len(ids))
+        if models:
+            from pmd_tui.screening.service import screen
+
+            report.screening = screen(store, settings, ids, device=device, progress=progress, cancel=cancel)
+            if report.screening.cancelled:
+                report.cancelled = True
+                report.text = report.screening.describe()
+                return report
+            progress = None
+        for sid, findings in iter_checks(store, settings, ids, progress=progress, cancel=cancel):
+            report.results[sid] = findings
+        report.cancelled = len(report.results) < len(ids)
+        return report
+
+    return job
 
 
 def worst(findings: list[dict]) -> str:

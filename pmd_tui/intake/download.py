@@ -27,7 +27,7 @@ from pmd_tui.config import Limits
 from pmd_tui.errors import InputError, NetworkError
 from pmd_tui.intake.links import Link, classify
 
-Progress = Callable[[int, int | None], None]
+ByteProgress = Callable[[int, int | None], None]  # (bytes so far, total or None) for a download bar
 USER_AGENT = "pmd-tui (personalization meta-dataset maintainer tool)"
 
 
@@ -140,7 +140,7 @@ def _status_error(url: str, status: int) -> NetworkError:
 
 
 class Downloader:
-    def __init__(self, folder: Path, limits: Limits, *, progress: Progress | None = None,
+    def __init__(self, folder: Path, limits: Limits, *, progress: ByteProgress | None = None,
                  transport: httpx.BaseTransport | None = None):
         self.folder = Path(folder)
         self.limits = limits

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import httpx
@@ -18,6 +18,7 @@ import httpx
 from pmd_tui.config import Settings
 from pmd_tui.errors import InputError, NetworkError, PmdError
 from pmd_tui.intake.links import find_links
+from pmd_tui.jobs import Job, JobReport, Progress, is_cancelled
 from pmd_tui.store import QueueStore
 
 DEFAULT_API = "https://api.github.com"
@@ -100,13 +101,8 @@ def tally(outcomes: list[SyncOutcome]) -> tuple[list[SyncOutcome], int, list[Syn
             [o for o in outcomes if o.status in ("no-link", "failed")])
 
 
-def _known_issues(store: QueueStore) -> dict[str, int]:
-    rows = store.conn.execute("SELECT issue_url, id FROM submissions WHERE issue_url IS NOT NULL").fetchall()
-    return {r[0]: r[1] for r in rows}
-
-
 def sync(store: QueueStore, settings: Settings, repo: str, *, label: str | None = None,
-         progress: Callable[[int, int, str], None] | None = None, cancel: threading.Event | None = None,
+         progress: Progress | None = None, cancel: threading.Event | None = None,
          say: Callable[[str], None] | None = None) -> list[SyncOutcome]:
     """One submission per open issue not yet in the queue; each outcome says what happened and why."""
     from pmd_tui.intake.service import add_url
@@ -114,9 +110,9 @@ def sync(store: QueueStore, settings: Settings, repo: str, *, label: str | None 
     outcomes: list[SyncOutcome] = []
     with GitHub(repo) as gh:
         issues = gh.open_issues(label)
-        known = _known_issues(store)
+        known = store.issue_urls()
         for i, issue in enumerate(issues):
-            if cancel is not None and cancel.is_set():
+            if is_cancelled(cancel):
                 break
             number, title = issue["number"], (issue.get("title") or "").strip()
             if progress:
@@ -150,6 +146,34 @@ def sync(store: QueueStore, settings: Settings, repo: str, *, label: str | None 
         if progress:
             progress(len(issues), len(issues), "done")
     return outcomes
+
+
+@dataclass
+class SyncReport(JobReport):
+    """The sync job's report: what happened to each open issue."""
+
+    repo: str = ""
+    outcomes: list[SyncOutcome] = field(default_factory=list)
+
+    def describe(self) -> str:
+        added, known, unusable = tally(self.outcomes)
+        text = f"{self.repo}: {len(added)} added, {known} already known"
+        if unusable:
+            text += "; without a usable submission: " + "; ".join(f"#{o.number} {o.detail}" for o in unusable[:5])
+        return text
+
+
+def sync_job(store: QueueStore, settings: Settings, repo: str, *, label: str | None = None) -> Job:
+    """The sync as a job: stops between issues when cancelled, keeping the submissions already added."""
+
+    def job(progress: Progress, cancel: threading.Event) -> SyncReport:
+        report = SyncReport(repo=repo)
+        report.outcomes = sync(store, settings, repo, label=label, progress=progress, cancel=cancel)
+        report.cancelled = is_cancelled(cancel)
+        report.failed = [f"#{o.number} {o.detail}" for o in report.outcomes if o.status == "failed"]
+        return report
+
+    return job
 
 
 # -- notifications ------------------------------------------------------------------------------------

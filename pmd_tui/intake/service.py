@@ -25,7 +25,7 @@ from pmd_tui.intake.layout import plan_layout
 from pmd_tui.intake.text import decode_text
 from pmd_tui.store import QueueStore
 
-Progress = Callable[[str], None]
+Say = Callable[[str], None]  # a line for the person watching (not a job's progress: see pmd_tui.jobs)
 
 
 def sha256_file(path: Path) -> str:
@@ -50,7 +50,7 @@ def add_source(
     issue: int | None = None,
     submitter: str | None = None,
     extra: dict | None = None,
-    progress: Progress | None = None,
+    progress: Say | None = None,
     again: bool = False,
 ) -> int:
     """Unpack ``source`` (a zip or a folder) into the queue and return the new submission's id.
@@ -190,7 +190,7 @@ def add_url(
     issue: int | None = None,
     submitter: str | None = None,
     extra: dict | None = None,
-    progress: Progress | None = None,
+    progress: Say | None = None,
     download_progress=None,
     again: bool = False,
 ) -> int:

@@ -9,16 +9,16 @@ fewer commits (each still all or nothing against the head it was planned on).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from pmd_tui.config import Settings
-from pmd_tui.errors import PmdError, StateError
+from pmd_tui.errors import StateError
+from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
 from pmd_tui.publish.bundle import build_bundle
 from pmd_tui.publish.card import render_card, render_stats
 from pmd_tui.publish.plan import Plan
 from pmd_tui.store import QueueStore, Status
-from pmd_tui.store.queue import now
 
 
 @dataclass
@@ -117,11 +117,8 @@ def publish_group(store: QueueStore, settings: Settings, target, ids: list[int],
             if r.outcome == "unchanged" and sub["status"] == Status.PUBLISHED:
                 continue
             r.commit, r.url = commit, url
-            store.db["publications"].insert({
-                "submission_id": sub["id"], "target": target.label, "folder": b.folder,
-                "content_hash": b.content_hash(), "commit_id": commit, "url": url, "actor": settings.actor,
-                "published_at": now(),
-            })
+            store.record_publication(sub["id"], target=target.label, folder=b.folder, content_hash=b.content_hash(),
+                                     commit_id=commit, url=url, actor=settings.actor)
             store.transition(sub["id"], Status.PUBLISHED, actor=settings.actor, action="published",
                              destination=target.label, folder=b.folder, commit=commit, url=url,
                              changes=r.plan.summary(), expect=(sub["status"],))
@@ -134,7 +131,7 @@ def publish_one(store: QueueStore, settings: Settings, target, submission_id: in
 
 def publish(store: QueueStore, settings: Settings, ids: list[int], *, repo: str | None = None,
             to_dir: str | None = None, dry_run: bool = False,
-            progress: Callable[[int, int, str], None] | None = None,
+            progress: Progress | None = None,
             cancel: threading.Event | None = None, progress_bars: bool | None = None,
             say: Callable[[str], None] | None = None) -> list[PublishResult]:
     """Publish ``ids``: one commit per dataset, or fewer, grouped, when more wait than the target's
@@ -149,8 +146,8 @@ def publish(store: QueueStore, settings: Settings, ids: list[int], *, repo: str 
     groups = group_ids(list(ids), getattr(target, "max_commits", None))
     done = 0
     for group in groups:
-        if cancel is not None and cancel.is_set():
-            raise PmdError(f"publishing cancelled after {done} of {len(ids)}")
+        if is_cancelled(cancel):
+            raise Cancelled(f"publishing cancelled after {done} of {len(ids)}")
         if progress:
             progress(done, len(ids), ", ".join(f"#{sid}" for sid in group))
         results += publish_group(store, settings, target, group, dry_run=dry_run)
@@ -160,33 +157,48 @@ def publish(store: QueueStore, settings: Settings, ids: list[int], *, repo: str 
     return results
 
 
-def publish_job(store: QueueStore, settings: Settings, ids: list[int], *, to_dir=None, dry_run: bool = False):
-    """A TUI task: ``fn(progress, cancel) -> summary``; with ``notify = true`` the issues hear of it."""
+@dataclass
+class PublishReport(JobReport):
+    """The publishing job's report: one result per submission, and the issue comments that failed."""
 
-    def job(progress, cancel) -> str:
-        def say(msg: str) -> None:
-            progress(0, None, msg)
+    results: list[PublishResult] = field(default_factory=list)
+    dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
 
-        results = publish(store, settings, ids, to_dir=to_dir, progress=progress, cancel=cancel,
-                          progress_bars=False, dry_run=dry_run, say=say)
-        if dry_run:
+    def describe(self) -> str:
+        if self.text:
+            return self.text
+        if self.dry_run:
             lines = []
-            for r in results:
+            for r in self.results:
                 lines.append(f"#{r.submission_id} -> {r.folder}/: {r.plan.summary()}")
                 lines += r.plan.lines()[:12] + ([f"  ... {len(r.plan.lines()) - 12} more"] if len(r.plan.lines()) > 12 else [])
             return "\n".join(lines)
-        done = [r for r in results if r.outcome == "published"]
-        warnings = []
-        if settings.notify and not to_dir:
+        done = [r for r in self.results if r.outcome == "published"]
+        same = [r for r in self.results if r.outcome == "unchanged"]
+        return (f"published {len(done)}, unchanged {len(same)}" + (f": {done[-1].url}" if done and done[-1].url else "")
+                + (f" ({self.warnings[0]})" if self.warnings else ""))
+
+
+def publish_job(store: QueueStore, settings: Settings, ids: list[int], *, to_dir=None, dry_run: bool = False) -> Job:
+    """Publishing as a job; with ``notify = true`` the issues hear of it."""
+
+    def job(progress: Progress, cancel: threading.Event) -> PublishReport:
+        report = PublishReport(dry_run=dry_run)
+
+        def say(msg: str) -> None:  # a rate-limit wait shows on the task bar
+            progress(0, None, msg)
+
+        report.results = publish(store, settings, ids, to_dir=to_dir, progress=progress, cancel=cancel,
+                                 progress_bars=False, dry_run=dry_run, say=say)
+        if settings.notify and not to_dir and not dry_run:
             from pmd_tui.intake.github import notify
 
-            for r in done:
-                if store.get(r.submission_id).get("issue_url"):
+            for r in report.results:
+                if r.outcome == "published" and store.get(r.submission_id).get("issue_url"):
                     w = notify(store, r.submission_id, "published", actor=settings.actor, url=r.url, folder=r.folder)
                     if w:
-                        warnings.append(w)
-        same = [r for r in results if r.outcome == "unchanged"]
-        return (f"published {len(done)}, unchanged {len(same)}" + (f": {done[-1].url}" if done and done[-1].url else "")
-                + (f" ({warnings[0]})" if warnings else ""))
+                        report.warnings.append(w)
+        return report
 
     return job

@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
+from pmd_tui.jobs import JobReport, Progress, is_cancelled
+from pmd_tui.model_runtime import BatchBackoff
 from pmd_tui.imaging.decode import try_load_rgb
 from pmd_tui.store import QueueStore
 
-Progress = Callable[[int, int, str], None]
 
 
 def enabled(spec: str | None) -> bool:
@@ -35,11 +35,14 @@ def model_keys(settings: Settings) -> dict[str, str]:
 
 
 @dataclass
-class ScreenReport:
+class ScreenReport(JobReport):
     screened: int = 0
     cached: int = 0
-    failed: list[str] = field(default_factory=list)
-    cancelled: bool = False
+
+    def describe(self) -> str:
+        if self.cancelled:
+            return f"cancelled after screening {self.screened} image(s)"
+        return f"screened {self.screened} image(s) ({self.cached} already known)"
 
 
 def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str = "auto",
@@ -71,6 +74,7 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
 
         faces = load_faces(settings.face_model)
     size = batch_size or (32 if nsfw is not None and nsfw.device == "cuda" else 8)
+    backoff = BatchBackoff(size, nsfw.device) if nsfw is not None else None
     need_nsfw, need_faces = set(todo.get("nsfw", [])), set(todo.get("faces", []))
 
     def decode(h):
@@ -79,7 +83,7 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pmd-screen") as pool:
         for start in range(0, len(hashes), size):
-            if cancel is not None and cancel.is_set():
+            if is_cancelled(cancel):
                 report.cancelled = True
                 break
             batch = list(pool.map(decode, hashes[start:start + size]))
@@ -88,7 +92,7 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
             nsfw_items = [(h, im) for h, im in good if h in need_nsfw]
             if nsfw_items:
                 try:
-                    scores = nsfw.scores([im for _, im in nsfw_items])
+                    scores = backoff.run(len(nsfw_items), lambda a, b: nsfw.scores([im for _, im in nsfw_items[a:b]]))
                 except PmdError:
                     raise
                 except Exception as exc:

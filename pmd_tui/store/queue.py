@@ -1,4 +1,4 @@
-"""QueueStore: every read and write of the review queue goes through here.
+"""QueueStore: every read and write of the review queue goes through here (no SQL outside ``store/``).
 
 SQLite in WAL mode with a generous busy timeout lets the TUI and a headless command share one file.
 Writes run in ``BEGIN IMMEDIATE`` transactions, and state changes are compare-and-set, so two
@@ -187,6 +187,20 @@ class QueueStore(BenchmarkRecords):
             out.append(d)
         return out
 
+
+    def last_event_id(self) -> int:
+        """The id of the newest event (0 when there is none): a mark to find the events written after it."""
+        return self.conn.execute("SELECT IFNULL(MAX(id), 0) FROM events").fetchone()[0]
+
+    def event_ids_after(self, submission_id: int, after: int) -> list[int]:
+        """Ids of this submission's events newer than ``after``, oldest first."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM events WHERE submission_id = ? AND id > ? ORDER BY id", (submission_id, after))]
+
+    def issue_urls(self) -> dict[str, int]:
+        """Issue URL -> submission id, for every submission that came from an issue."""
+        rows = self.conn.execute("SELECT issue_url, id FROM submissions WHERE issue_url IS NOT NULL").fetchall()
+        return {r[0]: r[1] for r in rows}
     # -- submissions -----------------------------------------------------------------------------
     def add_submission(
         self,
@@ -543,6 +557,25 @@ class QueueStore(BenchmarkRecords):
                     out.setdefault(f["sha256"], staged / f["name"])
         return out
 
+    def published_images(self, exclude: int | None = None) -> list[dict]:
+        """name, sha256 and dataset name of every image of the published submissions (but ``exclude``)."""
+        rows = self.conn.execute(
+            """SELECT f.name, f.sha256, s.name AS dataset FROM files f JOIN submissions s ON s.id = f.submission_id
+               WHERE s.status = ? AND f.kind = 'image' AND NOT f.excluded AND s.id != ?""",
+            (Status.PUBLISHED.value, -1 if exclude is None else exclude),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def image_sizes(self) -> list[tuple[int, int]]:
+        """(width, height) of every image that is not excluded and could be measured."""
+        rows = self.conn.execute(
+            "SELECT width, height FROM files WHERE kind = 'image' AND NOT excluded AND width IS NOT NULL")
+        return [(w, h) for w, h in rows]
+
+    def caption_sources(self) -> list[str | None]:
+        """Where each caption came from (submitted, generated, edited, or None), one per image not excluded."""
+        return [r[0] for r in self.conn.execute("SELECT caption_source FROM files WHERE kind = 'image' AND NOT excluded")]
+
     # -- publications ----------------------------------------------------------------------------
     def publications(self, submission_id: int | None = None) -> list[dict]:
         if submission_id is None:
@@ -552,6 +585,14 @@ class QueueStore(BenchmarkRecords):
                                      (submission_id,))
         return [dict(r) for r in rows]
 
+
+    def record_publication(self, submission_id: int, *, target: str, folder: str, content_hash: str,
+                           commit_id: str | None, url: str | None, actor: str) -> None:
+        """Where a submission was published; call it inside the transaction that marks it published."""
+        self.db["publications"].insert({
+            "submission_id": submission_id, "target": target, "folder": folder, "content_hash": content_hash,
+            "commit_id": commit_id, "url": url, "actor": actor, "published_at": now(),
+        })
     def staged_dir(self, submission: dict) -> Path:
         """The normalised kohya-layout copy the checks, captioner and publisher work on."""
         return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "files"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Callable, Iterable
 
 from textual import work
@@ -12,7 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from pmd_tui.config import Settings
-from pmd_tui.errors import PmdError
+from pmd_tui.jobs import CancelToken, FailedReport, Job, run_job
 from pmd_tui.store import QueueStore
 
 
@@ -49,7 +48,7 @@ class PmdApp(App):
         self.image_cls = image_cls
         self.demo = demo
         self.task_state: tuple[str, int, int | None] | None = None
-        self._cancel = threading.Event()
+        self._cancel = CancelToken()
         if demo:
             self.sub_title = "DEMO queue (throw-away)"
 
@@ -125,62 +124,49 @@ class PmdApp(App):
             self._cancel.set()
             self.notify("cancelling…", timeout=2)
 
-    def start_task(self, label: str, fn: Callable[[Callable[[int, int | None, str], None], threading.Event], str]) -> None:
-        """Run ``fn(progress, cancel)`` in a worker; its return value is the summary shown at the end."""
+    def run_job(self, label: str, job: Job) -> None:
+        """Run any core job (``job(progress, cancel) -> JobReport``, see ``pmd_tui.jobs``) in the one task
+        worker: progress goes to the task bars, ``x`` sets its cancel token, its summary is notified at the end."""
         if self.busy:
             self.notify(f"{self.task_state[0]} is still running (x cancels it)", severity="warning")
             return
-        self._cancel = threading.Event()
+        self._cancel = CancelToken()
         self.task_state = (label, 0, None)
         self._update_bars()
-        self._run_task(label, fn, self._cancel)
+        self._run_task(label, job, self._cancel)
+
+    start_task = run_job  # the name screens used before the job contract
 
     @work(thread=True, exclusive=True, group="tasks")
-    def _run_task(self, label, fn, cancel: threading.Event) -> None:
+    def _run_task(self, label: str, job: Job, cancel: CancelToken) -> None:
         def progress(done: int, total: int | None, what: str = "") -> None:
             self.post_message(TaskProgress(f"{label}: {what}" if what else label, done, total))
 
         try:
-            summary = fn(progress, cancel)
-            ok = True
-        except PmdError as exc:
-            summary, ok = str(exc), False
+            report = run_job(job, progress, cancel)
         except Exception as exc:  # shown, never a crash of the whole app
-            summary, ok = f"{type(exc).__name__}: {exc}", False
+            report = FailedReport(text=f"{type(exc).__name__}: {exc}")
         finally:
             self.store.close()  # this thread's connection
-        self.post_message(TaskFinished(label, summary, ok))
+        self.post_message(TaskFinished(label, report.summary(), report.ok))
 
     def check_submissions(self, ids: list[int]) -> None:
-        from pmd_tui.checks.engine import run_checks, worst_counts
+        from pmd_tui.checks.engine import check_job
 
-        def job(progress, cancel):
-            results = run_checks(self.store, self.settings, ids, cancel=cancel,
-                                 progress=lambda d, t, what: progress(d, t, what))
-            return f"checked {len(results)} submission(s): " + worst_counts(results)
-
-        self.start_task("checks", job)
+        self.run_job("checks", check_job(self.store, self.settings, ids))
 
     def screen_submissions(self, ids: list[int]) -> None:
         """The SFW classifier and the face detector on new images, then the checks (background)."""
-        from pmd_tui.checks.engine import run_checks, worst_counts
-        from pmd_tui.screening.service import screen
+        from pmd_tui.checks.engine import check_job
 
-        def job(progress, cancel):
-            report = screen(self.store, self.settings, ids, progress=progress, cancel=cancel)
-            if report.cancelled:
-                return f"cancelled after screening {report.screened} image(s)"
-            results = run_checks(self.store, self.settings, ids, cancel=cancel)
-            return f"screened {report.screened} image(s) ({report.cached} already known); " + worst_counts(results)
-
-        self.start_task("screening", job)
+        self.run_job("screening", check_job(self.store, self.settings, ids, models=True))
 
     # -- captioning and publishing (services from their own packages) ----------------------------
     def caption_submissions(self, ids: list[int], **options) -> None:
         """Florence-2 in the background; ``options``: task, trigger ("" for none), overwrite."""
         from pmd_tui.captioning.service import caption_job
 
-        self.start_task("captioning", caption_job(self.store, self.settings, ids, **options))
+        self.run_job("captioning", caption_job(self.store, self.settings, ids, **options))
 
     def tell_issue(self, submission_id: int, action: str, **kw) -> None:
         """With ``notify = true`` in the config, comment the decision on the issue (network: a worker)."""
@@ -207,16 +193,9 @@ class PmdApp(App):
             self.notify("set github_repo = \"OWNER/REPO\" in the config (or run: pmd-tui sync --github OWNER/REPO)",
                         severity="warning")
             return
-        from pmd_tui.intake.github import sync, tally
+        from pmd_tui.intake.github import sync_job
 
-        def job(progress, cancel) -> str:
-            added, known, unusable = tally(sync(self.store, self.settings, repo, progress=progress, cancel=cancel))
-            text = f"{repo}: {len(added)} added, {known} already known"
-            if unusable:
-                text += "; without a usable submission: " + "; ".join(f"#{o.number} {o.detail}" for o in unusable[:5])
-            return text
-
-        self.start_task("GitHub sync", job)
+        self.run_job("GitHub sync", sync_job(self.store, self.settings, repo))
 
     def publish_target_label(self) -> str:
         target = getattr(self, "publish_target", None)
@@ -225,6 +204,6 @@ class PmdApp(App):
     def publish_submissions(self, ids: list[int], *, dry_run: bool = False) -> None:
         from pmd_tui.publish.service import publish_job
 
-        self.start_task("dry run" if dry_run else "publishing",
-                        publish_job(self.store, self.settings, ids, to_dir=getattr(self, "publish_target", None),
-                                    dry_run=dry_run))
+        self.run_job("dry run" if dry_run else "publishing",
+                     publish_job(self.store, self.settings, ids, to_dir=getattr(self, "publish_target", None),
+                                 dry_run=dry_run))

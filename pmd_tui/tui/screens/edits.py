@@ -24,7 +24,11 @@ def _names(files: list[str], limit: int = 12) -> str:
 class FixDialog(FormDialog):
     """The fixes a finding offers for its images; returns {"op", "background"} or {"undo": True}."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="FixDialog") + "FixDialog #bg-row { height: auto; }"
+    DEFAULT_CSS = DIALOG_CSS.format(name="FixDialog") + """
+    FixDialog #bg-row { height: auto; }
+    FixDialog #bg-choice { width: 22; margin-right: 1; }
+    FixDialog #bg { width: 1fr; }
+    """
 
     def __init__(self, rule: str | None, files: list[str], ops: list[tuple[str, str]], undo_label: str | None):
         super().__init__()
