@@ -126,9 +126,6 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
     if "db" in data and not isinstance(data["db"], str):
         raise InputError(f"config file {cfg_path}: db should be string, not {data['db']!r}")
     db_path = Path(db or os.environ.get("PMD_DB") or data.get("db") or default_db_path()).expanduser()
-    dino_model: StrictStr = DEFAULT_DINO_MODEL  # pmd-tui score: subject fidelity, FD/KID features
-    clip_model: StrictStr = DEFAULT_CLIP_MODEL  # pmd-tui score: CLIP-I, CLIP-T
-    publish_scores: StrictBool = False  # write scores.json beside stats.json when publishing
     opt_out = data.get("opt_out_file") or os.environ.get("PMD_OPT_OUT_FILE")
     if opt_out is not None and not isinstance(opt_out, str):
         raise InputError(f"config file {cfg_path}: opt_out_file should be string, not {opt_out!r}")

@@ -55,6 +55,9 @@ def _short(exc: Exception) -> str:
 
 
 class HubTarget:
+    """A PublishTarget (``target.py``): a Hugging Face dataset repo, one ``create_commit`` per dataset
+    (or per group of datasets when more wait than ``max_commits``)."""
+
     #: datasets are grouped into at most this many commits per run when more wait (the Hub's commit rate)
     max_commits = 16
     sleep = staticmethod(time.sleep)

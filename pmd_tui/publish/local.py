@@ -17,12 +17,18 @@ from pmd_tui.publish.plan import Plan, diff
 
 
 class FolderTarget:
+    """A PublishTarget (``target.py``) that writes the repo's layout into a folder."""
+
     max_commits = None  # a folder has no commit rate: one swap per dataset
+    cancel = None
+
+    @staticmethod
+    def say(_msg: str) -> None:  # nothing to wait for
+        pass
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().resolve()
         self.label = str(self.root)
-        self.repo = str(self.root)
 
     def check_access(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
 from pmd_tui.publish.bundle import build_bundle
 from pmd_tui.publish.card import render_card, render_stats
 from pmd_tui.publish.plan import Plan
+from pmd_tui.publish.target import PublishTarget
 from pmd_tui.store import QueueStore, Status
 
 
@@ -35,7 +36,7 @@ class PublishResult:
 
 
 def make_target(settings: Settings, repo: str | None = None, to_dir: str | None = None, *,
-                progress_bars: bool | None = None):
+                progress_bars: bool | None = None) -> PublishTarget:
     if to_dir:
         from pmd_tui.publish.local import FolderTarget
 
@@ -78,7 +79,7 @@ def _message(store: QueueStore, subs: list[dict], bundles: list) -> str:
     return f"Publish {len(bundles)} datasets: {names}"[:200]
 
 
-def publish_group(store: QueueStore, settings: Settings, target, ids: list[int], *,
+def publish_group(store: QueueStore, settings: Settings, target: PublishTarget, ids: list[int], *,
                   dry_run: bool = False) -> list[PublishResult]:
     """Publish these submissions in one commit (all or nothing); one result per submission."""
     subs = [store.get(sid) for sid in ids]
@@ -91,7 +92,8 @@ def publish_group(store: QueueStore, settings: Settings, target, ids: list[int],
     desired: dict[str, bytes] = {}
     for b in bundles:
         desired.update(b.paths())
-    desired["README.md"] = render_card(datasets, target.repo).encode("utf-8")
+    # the card's loading example names what load_dataset takes: the repo id, or the folder's path
+    desired["README.md"] = render_card(datasets, getattr(target, "repo", None) or target.label).encode("utf-8")
     desired["stats.json"] = render_stats(datasets).encode("utf-8")
     plan = target.plan(desired, [b.folder for b in bundles])
     results = [PublishResult(sub["id"], sub["name"], b.folder, "would-publish",
@@ -125,7 +127,8 @@ def publish_group(store: QueueStore, settings: Settings, target, ids: list[int],
     return results
 
 
-def publish_one(store: QueueStore, settings: Settings, target, submission_id: int, *, dry_run: bool = False) -> PublishResult:
+def publish_one(store: QueueStore, settings: Settings, target: PublishTarget, submission_id: int, *,
+                dry_run: bool = False) -> PublishResult:
     return publish_group(store, settings, target, [submission_id], dry_run=dry_run)[0]
 
 
