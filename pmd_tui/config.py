@@ -30,6 +30,10 @@ DEFAULT_FACE_MODEL = "opencv/face_detection_yunet/face_detection_yunet_2023mar.o
 # the feature models of `pmd-tui score` (DreamBooth's subject and prompt fidelity)
 DEFAULT_DINO_MODEL = "facebook/dino-vits16"
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
+# OpenCV's SFace (opencv_zoo, Apache-2.0): face identity embeddings, aligned on YuNet's landmarks
+DEFAULT_FACE_RECOGNIZER = "opencv/face_recognition_sface/face_recognition_sface_2021dec.onnx"
+# SFace's published cosine-similarity threshold for "same person" (opencv_zoo's benchmark on LFW)
+SFACE_COSINE_THRESHOLD = 0.363
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -65,6 +69,10 @@ class Settings:
     nsfw_model: StrictStr = DEFAULT_NSFW_MODEL  # "off" disables SFW screening
     nsfw_threshold: StrictFloat = 0.8
     face_model: StrictStr = DEFAULT_FACE_MODEL  # "off" disables face detection
+    face_recognizer: StrictStr = DEFAULT_FACE_RECOGNIZER  # "off" disables identity embeddings
+    identity_threshold: StrictFloat = SFACE_COSINE_THRESHOLD  # cosine similarity at or above: the same person
+    bystander_min_size: StrictFloat = 0.08  # other faces this tall (share of the short side) are reported (info)
+    bystander_warn_size: StrictFloat = 0.15  # ... and from this height on they are a warn
     opt_out_file: Path | None = None  # one artist name per line, editable by the maintainer
     notify: StrictBool = False  # comment decisions on the submission's issue by default
     dino_model: StrictStr = DEFAULT_DINO_MODEL  # pmd-tui score: subject fidelity, FD/KID features

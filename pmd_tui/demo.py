@@ -9,8 +9,10 @@ metadata, legacy encodings, a kohya repeat folder).
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -73,21 +75,27 @@ def _captioned(prefix: str, n: int, seed: int, caption: str, hue: int, ext="jpg"
 
 def sample_uploads(folder: Path) -> list[dict]:
     """Write the demo uploads into ``folder``; returns how to add each (path and metadata)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    uploads = []
+    return list(iter_uploads(folder))
 
+
+DEMO_SIZE = 6  # how many uploads iter_uploads yields
+
+
+def iter_uploads(folder: Path) -> Iterator[dict]:
+    """Write the demo uploads into ``folder`` one at a time (each is drawn when it is asked for)."""
+    folder.mkdir(parents=True, exist_ok=True)
     clean = _captioned("", 8, 100, "a photo of ohwx dog in the hills, picture {i}", hue=10)
     clean["readme.txt"] = "Captioning method: hand-written captions\nTrigger word: ohwx\nMy dog Rex.\n"
-    uploads.append({"path": _zip(folder / "rex-the-dog.zip", clean), "issue": 12, "submitter": "alice",
-                    "attest": {"likeness": "not-a-likeness"}, "decide": "approve"})
+    yield {"path": _zip(folder / "rex-the-dog.zip", clean), "issue": 12, "submitter": "alice",
+           "attest": {"likeness": "not-a-likeness"}, "decide": "approve"}
 
     kohya = _captioned("training/img/10_zkx style/", 6, 200, "zkx style, painted hills, {i}", hue=40)
     kohya["training/readme.txt"] = "Captions made with BLIP-2, edited.\nTrigger: zkx style\nOriginal art by the contributor.\n"
-    uploads.append({"path": _zip(folder / "zkx-painting-style.zip", kohya), "issue": 15, "submitter": "bo-lee",
-                    "attest": {"artist_ok": True}})
+    yield {"path": _zip(folder / "zkx-painting-style.zip", kohya), "issue": 15, "submitter": "bo-lee",
+           "attest": {"artist_ok": True}}
 
     bare = {f"IMG_{i:04d}.jpg": _jpeg(scene(300 + i, hue=80)) for i in range(6)}
-    uploads.append({"path": _zip(folder / "toy-robot-no-captions.zip", bare), "issue": 17, "submitter": "chen"})
+    yield {"path": _zip(folder / "toy-robot-no-captions.zip", bare), "issue": 17, "submitter": "chen"}
 
     problems = _captioned("", 5, 400, "sks teapot on a table {i}", hue=120)
     small = scene(450, size=(384, 320), hue=120)
@@ -99,7 +107,7 @@ def sample_uploads(folder: Path) -> list[dict]:
     problems["00 copy.txt"] = "sks teapot again"
     problems["../../etc/cron.d/evil"] = "* * * * * root rm -rf /"
     problems["notes.docx"] = b"PK\x03\x04 not really a document"
-    uploads.append({"path": _zip(folder / "teapot-with-problems.zip", problems), "issue": 21, "submitter": "dmitri"})
+    yield {"path": _zip(folder / "teapot-with-problems.zip", problems), "issue": 21, "submitter": "dmitri"}
 
     legacy = _captioned("", 4, 500, "portrait of mxz woman, caf\xe9 light {i}", hue=200)
     for i in range(4):
@@ -108,13 +116,12 @@ def sample_uploads(folder: Path) -> list[dict]:
     exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 7.0)})
     legacy["00.jpg"] = _jpeg(scene(500, hue=200), exif=exif)
     legacy["stray caption.txt"] = "this caption has no image"
-    uploads.append({"path": _zip(folder / "mxz-portraits.zip", legacy), "issue": 23, "submitter": "eve",
-                    "decide": "reject", "reason": "likeness of a private person without consent (rule 2)"})
+    yield {"path": _zip(folder / "mxz-portraits.zip", legacy), "issue": 23, "submitter": "eve",
+           "decide": "reject", "reason": "likeness of a private person without consent (rule 2)"}
 
     markup = _captioned("", 3, 600, "[bold red]not markup[/] \x1b[31mno escape\x1b[0m {i}", hue=260)
     markup["readme.txt"] = "captioned with Florence-2\ntrigger: qwz\n"
-    uploads.append({"path": _zip(folder / "odd-strings.zip", markup), "issue": 24, "submitter": "[red]mallory[/red]"})
-    return uploads
+    yield {"path": _zip(folder / "odd-strings.zip", markup), "issue": 24, "submitter": "[red]mallory[/red]"}
 
 
 ISSUE_TITLES = {12: "Rex the dog (8 photos)", 15: "zkx painting style", 17: "Toy robot, no captions",
@@ -129,15 +136,22 @@ ISSUE_TEXTS = {
 }
 
 
-def build_demo_queue(store: QueueStore, settings: Settings, workdir: Path) -> list[int]:
-    """Fill ``store`` with the sample submissions, checked, some attested and decided."""
+def build_demo_queue(store: QueueStore, settings: Settings, workdir: Path, *,
+                     progress: Callable[[int, int, str], None] | None = None,
+                     cancel: threading.Event | None = None) -> list[int]:
+    """Fill ``store`` with the sample submissions, checked, some attested and decided.
+
+    One submission at a time, each complete (checked and decided) before the next is drawn, so a screen
+    showing the queue meanwhile never sees half of one; ``progress(done, total, name)`` follows each.
+    """
     from pmd_tui.checks.engine import run_checks
     from pmd_tui.decisions import approve, reject
     from pmd_tui.intake.service import add_source
 
     ids = []
-    uploads = sample_uploads(workdir / "uploads")
-    for up in uploads:
+    for up in iter_uploads(workdir / "uploads"):
+        if cancel is not None and cancel.is_set():
+            break
         issue = up.get("issue")
         extra = {"issue_url": f"https://github.com/spacepxl/personalization-meta-dataset/issues/{issue}",
                  "issue_title": ISSUE_TITLES.get(issue), "issue_text": ISSUE_TEXTS.get(issue)} if issue else None
@@ -145,10 +159,11 @@ def build_demo_queue(store: QueueStore, settings: Settings, workdir: Path) -> li
         ids.append(sid)
         if "attest" in up:
             store.attest(sid, actor=settings.actor, **up["attest"])
-    run_checks(store, settings, ids)
-    for sid, up in zip(ids, uploads):
+        run_checks(store, settings, [sid], cancel=cancel)
         if up.get("decide") == "approve":
             approve(store, settings, sid, note="demo: looks good")
         elif up.get("decide") == "reject":
             reject(store, settings, sid, reason=up["reason"])
+        if progress:
+            progress(len(ids), DEMO_SIZE, store.get(sid)["name"])
     return ids

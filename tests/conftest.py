@@ -76,13 +76,24 @@ def tiny_screeners(tmp_path_factory):
     return nsfw, yunet / "tiny-yunet.onnx"
 
 
+@pytest.fixture(scope="session")
+def tiny_sface(tmp_path_factory):
+    """An SFace-shaped face recognizer (.onnx) built here: face colour decides the identity (cached on disk)."""
+    from tests.model_cache import cached_model
+    from tests.tiny_screening import build_tiny_sface
+
+    folder = cached_model("tiny-sface", lambda d: build_tiny_sface(d / "tiny-sface.onnx"),
+                          tmp_path_factory.mktemp("sface") / "sface")
+    return folder / "tiny-sface.onnx"
+
+
 @pytest.fixture
-def screening_config(tiny_screeners, db_path, tmp_path, monkeypatch):
+def screening_config(tiny_screeners, tiny_sface, db_path, tmp_path, monkeypatch):
     """A config that points the screening models at the tiny ones; returns the opt-out file path."""
     nsfw, faces = tiny_screeners
     opt_out = tmp_path / "opt-out-artists.txt"
     cfg = tmp_path / "screening.toml"
-    cfg.write_text(f'nsfw_model = "{nsfw}"\nface_model = "{faces}"\nopt_out_file = "{opt_out}"\n'
-                   'opt_out_artists = ["Jane Q. Painter"]\n')
+    cfg.write_text(f'nsfw_model = "{nsfw}"\nface_model = "{faces}"\nface_recognizer = "{tiny_sface}"\n'
+                   f'opt_out_file = "{opt_out}"\nopt_out_artists = ["Jane Q. Painter"]\n')
     monkeypatch.setenv("PMD_CONFIG", str(cfg))
     return opt_out

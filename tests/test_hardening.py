@@ -181,3 +181,682 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path, cli, small_
     r = cli("--db", db, "list")
     assert r.exit_code == 0 and "Traceback" not in r.stderr
 
+
+
+# -- intake: names, clashes, bombs, encryption, links ---------------------------------------------
+def notes_of(cli, sid) -> dict[str, str]:
+    return {n["path"]: n["detail"] for n in json.loads(cli("show", sid, "--json").stdout)["intake"]
+            if n["kind"] == "refused"}
+
+
+def test_long_names_and_a_file_folder_clash_are_refused_entries(tmp_path, cli):
+    """A 300-character name, a 5,000-character path and ``a.jpg`` next to ``a.jpg/b.jpg`` used to crash
+    intake (``File name too long``, ``FileExistsError``); now each is one refused entry."""
+    long_name, deep = "n" * 300 + ".jpg", "/".join(["d" * 100] * 50) + "/x.jpg"
+    entries = {**kohya_set(2), long_name: image_bytes(seed=3), deep: image_bytes(seed=4),
+               "a.jpg": image_bytes(seed=5), "a.jpg/b.jpg": image_bytes(seed=6),
+               "c/d.jpg": image_bytes(seed=7), "c": image_bytes(seed=8)}
+    r = cli("add", make_zip(tmp_path / "names.zip", entries))
+    assert r.exit_code == 0, r.stderr
+    refused = notes_of(cli, 1)
+    assert refused[long_name[:200]] == "a name in the path is longer than 255 bytes"
+    assert refused[deep[:200]] == "a name in the path is longer than 255 bytes" or \
+        refused[deep[:200]] == "path longer than 1024 bytes"
+    assert refused["a.jpg/b.jpg"].startswith("clashes with another entry") and refused["c"].startswith("clashes")
+    names = {f["name"] for f in json.loads(cli("show", 1, "--json").stdout)["files"]}
+    assert {"img00.jpg", "img01.jpg", "a.jpg", "d.jpg"} <= names
+    deep2 = "/".join(["e" * 200] * 6) + "/x.jpg"  # every name fits, the path does not
+    r = cli("add", make_zip(tmp_path / "deep.zip", {**kohya_set(1), deep2: image_bytes(seed=9)}))
+    assert notes_of(cli, 2)[deep2[:200]] == "path longer than 1024 bytes"
+
+
+def test_renamed_duplicates_from_deep_folders_get_names_that_fit(tmp_path, cli):
+    entries = {("f" * 120 + "/") * 2 + "same.jpg": image_bytes(seed=1), ("g" * 120 + "/") * 2 + "same.jpg": image_bytes(seed=2)}
+    r = cli("add", make_zip(tmp_path / "dupes.zip", entries))
+    assert r.exit_code == 0, r.stderr
+    names = [f["name"] for f in json.loads(cli("show", 1, "--json").stdout)["files"]]
+    assert len(names) == 2 and all(len(n.encode()) <= 255 for n in names)
+
+
+def test_a_split_zip_bomb_is_judged_as_a_whole(tmp_path, settings, store):
+    """Many entries, each under the 1 MiB floor where one entry's ratio is judged: the archive's total
+    declared size against its own size stops it before a byte is written."""
+    from pmd_tui.errors import InputError
+    from pmd_tui.intake.service import add_source
+
+    entries = {**kohya_set(1), **{f"pad/{i:04d}.bin": b"\0" * (1024**2 - 1) for i in range(60)}}
+    z = make_zip(tmp_path / "split.zip", entries)
+    assert z.stat().st_size < 400_000
+    with pytest.raises(InputError, match=r"more than 200:1 overall \(zip bomb\)"):
+        add_source(store, settings, z)
+    assert store.summaries() == [] and not (settings.data_dir / "tmp").exists()
+
+
+def _flag_local_headers_encrypted(path: Path) -> None:
+    """Set the encryption bit in every local header, leaving the central directory saying 'plain'."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            data[info.header_offset + 6] |= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_encrypted_archives_are_refused_whole(tmp_path, cli):
+    z = make_zip(tmp_path / "locked.zip", kohya_set(2), compression=zipfile.ZIP_STORED)
+    _flag_local_headers_encrypted(z)
+    r = cli("add", z)
+    one_line_error(r, "locked.zip: the archive is password-protected")
+    assert json.loads(cli("list", "--json").stdout) == []
+
+
+def test_add_each_does_not_follow_a_linked_sub_folder(tmp_path, cli):
+    outside = tmp_path / "outside"
+    for i in range(2):
+        (outside / f"secret{i}.jpg").parent.mkdir(parents=True, exist_ok=True)
+        (outside / f"secret{i}.jpg").write_bytes(image_bytes(seed=i))
+    tree = tmp_path / "collection"
+    (tree / "dog").mkdir(parents=True)
+    (tree / "dog" / "a.jpg").write_bytes(image_bytes(seed=5))
+    (tree / "link").symlink_to(outside, target_is_directory=True)
+    r = cli("add", tree, "--each")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.split() == ["1"] and "skipped link: a symbolic link" in r.stderr
+    assert [s["name"] for s in json.loads(cli("list", "--json").stdout)] == ["dog"]
+
+
+@pytest.mark.parametrize("address", [
+    "100.64.0.1", "100.100.100.200", "100.127.255.254",  # carrier-grade NAT (Alibaba's metadata service)
+    "[2002:7f00:1::1]", "[2002:a9fe:a9fe::]", "[2002:c0a8:101::1]", "[2002:a00:1::]",  # 6to4 of 127/8, 169.254/16, ...
+    "[::ffff:10.0.0.1]", "[64:ff9b::a9fe:a9fe]", "[2001:0:4136:e378:8000:63bf:f5ff:fffe]",  # mapped, NAT64, Teredo
+    "0.0.0.0", "192.0.0.1", "198.18.0.1", "240.0.0.1",
+])
+def test_internal_addresses_in_every_form_are_refused(address, monkeypatch):
+    from pmd_tui.errors import InputError
+    from pmd_tui.intake.download import check_url
+
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    with pytest.raises(InputError, match="private or loopback"):
+        check_url(f"http://{address}/set.zip")
+    check_url("http://8.8.8.8/set.zip")  # a public address passes (an IP literal needs no DNS)
+    check_url("http://[2606:4700::1111]/set.zip")
+
+
+def test_credentials_in_a_link_are_never_echoed(web, tmp_path, cli, store, monkeypatch):
+    url = web.add_file("/set.zip", b"", status=404).replace("http://", "http://maint:s3cr3t-token@")
+    r = cli("add", url)
+    one_line_error(r, "HTTP 404")
+    assert "s3cr3t" not in r.stderr + r.stdout and "maint" not in r.stderr
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    r = cli("add", url)
+    one_line_error(r, "private or loopback")
+    assert "s3cr3t" not in r.stderr
+    good = web.add_file("/good.zip", make_zip(tmp_path / "g.zip", kohya_set(1)).read_bytes())
+    monkeypatch.setenv("PMD_ALLOW_PRIVATE_URLS", "1")
+    r = cli("add", good.replace("http://", "http://maint:s3cr3t-token@"))
+    assert r.exit_code == 0, r.stderr
+    assert "s3cr3t" not in r.stderr and "s3cr3t" not in store.get(1)["source"]
+
+
+@pytest.fixture
+def web():
+    from tests.fakeweb import FakeWeb
+
+    server = FakeWeb()
+    server.server.handle_error = lambda *a: None  # a client that hangs up early is not our CLI's traceback
+    yield server
+    server.stop()
+
+
+class _Api:
+    """A GitHub-shaped API whose answers each test shapes: endless pages, a next page on another origin,
+    an object where a list belongs."""
+
+    def __init__(self, pages):
+        from http.server import ThreadingHTTPServer
+        import threading
+
+        from tests.httpfake import JsonHandler
+
+        api = self
+        self.requests: list[tuple[str, str | None]] = []
+        self.pages = pages  # (path, query) -> (body, next url or None)
+
+        class Handler(JsonHandler):
+            def do_GET(self):
+                api.requests.append((self.path, self.headers.get("Authorization")))
+                body, nxt = api.pages(self.path)
+                self._send(200, body, {"Link": f'<{nxt}>; rel="next"'} if nxt else {})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda *a: None
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def apis():
+    made = []
+    yield lambda pages: made.append(_Api(pages)) or made[-1]
+    for a in made:
+        a.stop()
+
+
+def test_sync_stops_at_a_page_limit(apis, cli, monkeypatch):
+    from pmd_tui.intake.github import MAX_PAGES
+
+    api = apis(lambda path: ([], f"{api.url}/repos/o/r/issues?page={len(api.requests) + 1}"))
+    monkeypatch.setenv("GITHUB_API_URL", api.url)
+    r = cli("sync", "--github", "o/r")
+    one_line_error(r, f"more than {MAX_PAGES} pages")
+    assert len(api.requests) == MAX_PAGES
+
+
+def test_sync_never_sends_the_token_to_another_origin(apis, cli, monkeypatch):
+    other = apis(lambda path: ([], None))
+    api = apis(lambda path: ([], f"{other.url}/repos/o/r/issues?page=2"))
+    monkeypatch.setenv("GITHUB_API_URL", api.url)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    r = cli("sync", "--github", "o/r")
+    one_line_error(r, "points to another server")
+    assert api.requests and all(auth == "Bearer ghp_secret" for _, auth in api.requests)
+    assert other.requests == []  # not even asked, let alone with the token
+
+
+def test_sync_with_an_object_where_a_list_belongs_is_one_line(apis, cli, monkeypatch):
+    api = apis(lambda path: ({"message": "Moved Permanently", "url": "x"}, None))
+    monkeypatch.setenv("GITHUB_API_URL", api.url)
+    one_line_error(cli("sync", "--github", "o/r"), "expected a list, got an object: Moved Permanently")
+
+
+def test_one_bad_submission_never_blocks_the_channel(web, tmp_path, cli, store, monkeypatch):
+    """An issue whose zip used to crash intake (a 300-character name) is taken in without that entry,
+    and the issues after it are synced too."""
+    monkeypatch.setenv("GITHUB_API_URL", web.url)
+    repo = "o/r"
+    bad = make_zip(tmp_path / "bad.zip", {"n" * 300 + ".jpg": image_bytes(seed=1), "a.jpg": image_bytes(seed=2),
+                                          "a.jpg/b.jpg": image_bytes(seed=3)})
+    locked = make_zip(tmp_path / "locked.zip", kohya_set(1), compression=zipfile.ZIP_STORED)
+    _flag_local_headers_encrypted(locked)
+    good = make_zip(tmp_path / "good.zip", kohya_set(2))
+    for n, (title, z) in enumerate((("bad", bad), ("locked", locked), ("good", good)), 1):
+        web.add_issue(repo, n, title, web.add_file(f"/user-attachments/files/{n}/{z.name}", z.read_bytes()))
+    r = cli("sync", "--github", repo)
+    assert r.exit_code == 0, r.stderr
+    assert "FAIL  issue #2 'locked': locked.zip: the archive is password-protected" in r.stderr
+    assert sorted(s["name"] for s in store.summaries()) == ["bad", "good"]
+    r = cli("sync", "--github", repo)
+    assert r.exit_code == 0 and "2 already known" in r.stderr
+
+
+# -- processes and left-overs ---------------------------------------------------------------------
+def test_importing_the_analysis_leaves_pillows_bomb_limit_alone():
+    import sys
+
+    code = ("from PIL import Image; before = Image.MAX_IMAGE_PIXELS\n"
+            "import pmd_tui.checks.analysis, pmd_tui.checks.engine, pmd_tui.cli\n"
+            "print(before == Image.MAX_IMAGE_PIXELS and Image.MAX_IMAGE_PIXELS is not None)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.stdout.strip() == "True", r.stderr
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in state and "\nState:\tX" not in state
+
+
+WORKERS_SCRIPT = """
+import multiprocessing, sys, time
+from pmd_tui.checks.analysis import analyse_many
+
+def on_result(done, total):
+    if done == 1:
+        print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+        time.sleep(120)  # killed here, while the workers still have work queued
+
+analyse_many(sys.argv[1:], 10**9, workers=2, on_result=on_result)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_analysis_workers_die_with_a_killed_parent(tmp_path):
+    import signal
+    import sys
+    import time
+
+    paths = []
+    for i in range(24):
+        p = tmp_path / f"i{i}.png"
+        p.write_bytes(image_bytes(size=(300, 300), seed=i, fmt="PNG"))
+        paths.append(str(p))
+    proc = subprocess.Popen([sys.executable, "-c", WORKERS_SCRIPT, *paths], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    try:
+        workers = [int(x) for x in proc.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(w) for w in workers)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(w)], "analysis workers outlived their parent"
+    finally:
+        proc.kill()
+        for w in workers if "workers" in locals() else ():
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+
+
+ADD_SCRIPT = """
+import sys, time
+from pathlib import Path
+from pmd_tui.config import load_settings
+from pmd_tui.intake import service
+from pmd_tui.store import QueueStore
+
+settings = load_settings(sys.argv[1])
+real_stage = service._stage
+
+def slow_stage(unpacked, staged):
+    print("staging", flush=True)
+    time.sleep(120)  # killed here, with the extraction folder full
+
+service._stage = slow_stage
+service.add_source(QueueStore(settings.db_path), settings, sys.argv[2])
+"""
+
+
+def test_extraction_folders_of_a_killed_add_are_swept_by_the_next(tmp_path, store, settings):
+    """``kill -9`` during ``add`` leaves the extraction folder; the next intake removes it (its lock died
+    with the process), while a running intake's folder is left alone."""
+    import signal
+    import sys
+
+    from pmd_tui.intake.service import add_source, work_folder
+
+    z = make_zip(tmp_path / "s.zip", kohya_set(3))
+    proc = subprocess.Popen([sys.executable, "-c", ADD_SCRIPT, str(settings.db_path), str(z)], stdout=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parent.parent,
+                            env={**os.environ, "PMD_CONFIG": str(tmp_path / "none.toml")})
+    assert proc.stdout.readline().strip() == "staging"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    tmp_root = settings.data_dir / "tmp"
+    left = [p for p in tmp_root.iterdir() if p.is_dir()]
+    assert len(left) == 1 and any(left[0].rglob("*.jpg"))
+    with work_folder(settings.data_dir) as (_uid, busy):  # another intake, still running
+        (busy / "x").write_text("in use")
+        add_source(store, settings, z)
+        assert not left[0].exists()
+        assert (busy / "x").exists()
+    assert not tmp_root.exists()
+
+
+# -- location metadata ------------------------------------------------------------------------------
+GPS = {1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)}
+XMP_GPS = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="52,31.2N" '
+           b'exif:GPSLongitude="13,24.6E"/></rdf:RDF></x:xmpmeta>')
+XMP_PLAIN = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+             b'<rdf:Description xmlns:xmpNote="http://ns.adobe.com/xmp/note/" '
+             b'xmpNote:HasExtendedXMP="0123456789ABCDEF0123456789ABCDEF"/></rdf:RDF></x:xmpmeta>')
+
+
+def _gps_exif():
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"
+    exif.get_ifd(0x8825).update(GPS)
+    return exif
+
+
+def _app1(payload: bytes) -> bytes:
+    import struct
+
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def jpeg_with_fill_bytes() -> bytes:
+    """EXIF GPS in APP1, with legal 0xFF fill bytes before the APP1 marker and before the next one."""
+    import io
+
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(image_bytes((320, 240), seed=1)))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=_gps_exif())
+    data = buf.getvalue()
+    i = data.index(b"\xff\xe1")
+    data = data[:i] + b"\xff\xff\xff" + data[i:]
+    j = data.index(b"\xff\xdb")
+    return data[:j] + b"\xff\xff" + data[j:]
+
+
+def jpeg_with_xmp(extended: bool) -> bytes:
+    data = image_bytes((320, 240), seed=2)
+    if extended:  # location only in the extended part, the main packet points to it
+        import struct
+
+        body = XMP_GPS
+        ext = (b"http://ns.adobe.com/xmp/extension/\x00" + b"0123456789ABCDEF0123456789ABCDEF"
+               + struct.pack(">II", len(body), 0) + body)
+        segments = _app1(b"http://ns.adobe.com/xap/1.0/\x00" + XMP_PLAIN) + _app1(ext)
+    else:
+        segments = _app1(b"http://ns.adobe.com/xap/1.0/\x00" + XMP_GPS)
+    return data[:2] + segments + data[2:]
+
+
+def png_with_raw_exif_profile(compressed: bool = True) -> bytes:
+    """ImageMagick's way: the EXIF block hex-encoded in a 'Raw profile type exif' text chunk (zTXt)."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    payload = _gps_exif().tobytes()
+    hexed = payload.hex()
+    text = f"\nexif\n{len(payload):8d}\n" + "\n".join(hexed[i:i + 72] for i in range(0, len(hexed), 72)) + "\n"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type exif", text, zip=compressed)
+    im = Image.open(io.BytesIO(image_bytes((320, 240), seed=3, fmt="PNG")))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def png_with_compressed_xmp() -> bytes:
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", XMP_GPS.decode(), zip=True)
+    im = Image.open(io.BytesIO(image_bytes((320, 240), seed=4, fmt="PNG")))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def webp_with_xmp() -> bytes:
+    import io
+
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(image_bytes((320, 240), seed=5, fmt="PNG")))
+    buf = io.BytesIO()
+    im.save(buf, "WEBP", lossless=True, xmp=XMP_GPS, exif=_gps_exif())
+    return buf.getvalue()
+
+
+LOCATED = {"fill.jpg": jpeg_with_fill_bytes, "xmp.jpg": lambda: jpeg_with_xmp(False),
+           "extxmp.jpg": lambda: jpeg_with_xmp(True), "raw-exif.png": png_with_raw_exif_profile,
+           "raw-exif-text.png": lambda: png_with_raw_exif_profile(False), "xmp-png.png": png_with_compressed_xmp,
+           "xmp-webp.webp": webp_with_xmp}  # one stem each: every image has its own caption (rule 6)
+
+
+def _pixels(data: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.mark.parametrize("name", sorted(LOCATED))
+def test_location_is_found_and_removed_in_every_container(name):
+    import numpy as np
+
+    from pmd_tui.imaging.metadata import independent_location_check, location_sources, strip_location
+
+    data = LOCATED[name]()
+    assert location_sources(data), name
+    assert independent_location_check(data), f"the independent reader misses the location in {name}"
+    out = strip_location(data)
+    assert out is not None
+    assert location_sources(out) == [] and independent_location_check(out) == [], name
+    assert np.array_equal(_pixels(out), _pixels(data))  # pixels untouched
+    if name.endswith(".jpg"):  # the compressed scan is copied byte for byte
+        assert out[out.index(b"\xff\xda"):] == data[data.index(b"\xff\xda"):]
+
+
+def test_published_files_carry_no_location_read_back_independently(tmp_path, cli):
+    from pmd_tui.imaging.metadata import independent_location_check
+
+    entries = {name: make() for name, make in LOCATED.items()}
+    entries.update({f"{n.rsplit('.', 1)[0]}.txt": f"ohwx photo {n}" for n in LOCATED})
+    entries["readme.txt"] = "Trigger word: ohwx\nCaptioning method: by hand\n"
+    cli("add", make_zip(tmp_path / "gps.zip", entries))
+    r = cli("check", "1", "--json")
+    gps = next(c for c in json.loads(r.stdout)["checks"] if c["rule"] == "images.gps-metadata")
+    assert gps["status"] == "warn" and sorted(gps["files"]) == sorted(LOCATED)
+    assert cli("approve", "1", "--override", "test").exit_code == 0
+    out = tmp_path / "published"
+    r = cli("publish", "1", "--to", out)
+    assert r.exit_code == 0, r.stderr
+    published = [p for p in out.rglob("*") if p.suffix in (".jpg", ".png", ".webp")]
+    assert sorted(p.name for p in published) == sorted(LOCATED)
+    for p in published:
+        assert independent_location_check(p.read_bytes()) == [], p.name
+
+
+def test_an_image_whose_location_cannot_be_removed_is_not_published(tmp_path, store, settings, monkeypatch):
+    """The read-back is a guard of its own: if the stripper misses something, nothing is published."""
+    from tests.test_publish import approved
+    from pmd_tui.errors import PmdError
+    from pmd_tui.publish import bundle
+    from pmd_tui.publish.service import publish
+
+    sid = approved(store, settings, tmp_path, gps=True)
+    monkeypatch.setattr(bundle, "strip_location", lambda data: None)  # a stripper that misses it
+    with pytest.raises(PmdError, match="location metadata could not be removed"):
+        publish(store, settings, [sid], to_dir=str(tmp_path / "out"))
+    assert store.get(sid)["status"] == "approved"
+    assert not list((tmp_path / "out").rglob("*.jpg"))
+
+
+# -- publishing: shared files, failed reads, full disks -------------------------------------------------
+@pytest.fixture
+def hub(monkeypatch):
+    import huggingface_hub.constants as c
+
+    from tests.fakehub import FakeHub
+
+    server = FakeHub().start()
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("HF_TOKEN", "hf_write")
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setattr(c, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", False)
+    yield server
+    server.stop()
+
+
+def test_a_failed_read_of_stats_json_stops_the_publish(hub, store, settings, tmp_path):
+    """HTTP 500 on stats.json (``LocalEntryNotFoundError`` is a subclass of ``EntryNotFoundError``) used to
+    read as 'no datasets': the card and stats.json lost every dataset not in this queue."""
+    from tests.test_publish import REPO, approved, publish
+
+    from pmd_tui.errors import NetworkError
+
+    first = approved(store, settings, tmp_path, name="First set", issue=1)
+    publish(store, settings, [first])
+    stats = json.loads(hub.files(REPO)["stats.json"])
+    stats["datasets"]["from-another-queue"] = {**stats["datasets"]["first-set"], "name": "From another queue"}
+    hub.push(REPO, {"stats.json": json.dumps(stats).encode()})
+    before = dict(hub.files(REPO))
+    commits = len(hub.commits(REPO))
+    second = approved(store, settings, tmp_path, name="Second set", issue=2)
+    hub.fail("resolve", *["500"] * 20)
+    with pytest.raises(NetworkError, match="reading stats.json .* failed"):
+        publish(store, settings, [second])
+    assert len(hub.commits(REPO)) == commits and hub.files(REPO) == before
+    assert store.get(second)["status"] == "approved"
+    hub.failures.clear()
+    publish(store, settings, [second])
+    after = json.loads(hub.files(REPO)["stats.json"])["datasets"]
+    assert set(after) == {"first-set", "from-another-queue", "second-set"}
+
+
+def test_a_damaged_stats_json_stops_the_publish(store, settings, tmp_path):
+    from tests.test_publish import approved
+
+    from pmd_tui.errors import PmdError
+    from pmd_tui.publish.service import publish
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stats.json").write_text('{"datasets": {"kept": {')
+    sid = approved(store, settings, tmp_path)
+    with pytest.raises(PmdError, match="stats.json cannot be read"):
+        publish(store, settings, [sid], to_dir=str(out))
+    assert (out / "stats.json").read_text() == '{"datasets": {"kept": {'
+
+
+def _publish_in_child(db, sid, out, barrier):
+    from pmd_tui.config import load_settings
+    from pmd_tui.publish.service import publish
+    from pmd_tui.store import QueueStore
+
+    settings = load_settings(db)
+    store = QueueStore(db)
+    barrier.wait()
+    publish(store, settings, [sid], to_dir=out)
+
+
+def test_parallel_publishes_to_one_folder_lose_no_dataset(tmp_path, store, settings):
+    import multiprocessing
+
+    from tests.test_publish import approved
+
+    n = 8
+    ids = [approved(store, settings, tmp_path, name=f"Set {i}", issue=i + 1, n=1) for i in range(n)]
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(n)
+    procs = [ctx.Process(target=_publish_in_child, args=(str(settings.db_path), sid, str(out), barrier)) for sid in ids]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * n
+    listed = json.loads((out / "stats.json").read_text())["datasets"]
+    assert sorted(listed) == sorted(f"set-{i}" for i in range(n))
+    card = (out / "README.md").read_text()
+    assert all(f"set-{i}" in card for i in range(n))
+
+
+def test_a_full_disk_while_publishing_to_a_folder_leaves_no_hidden_left_overs(tmp_path, store, settings, cli,
+                                                                            small_disk):
+    from tests.test_publish import approved
+
+    small = approved(store, settings, tmp_path, name="Small", issue=1, n=1)
+    out = small_disk / "out"
+    assert cli("publish", small, "--to", out).exit_code == 0
+    stats = (out / "stats.json").read_bytes()
+    entries = {f"big{i}.png": image_bytes(size=(700, 700), seed=i, fmt="PNG") for i in range(5)}
+    entries.update({f"big{i}.txt": f"big picture {i}" for i in range(5)})  # rule 6: captioned, so it is written
+    cli("add", make_zip(tmp_path / "big.zip", entries, compression=zipfile.ZIP_STORED), "--name", "Big")
+    big = max(store.ids())
+    assert cli("approve", big, "--override", "t").exit_code == 2  # not checked yet
+    cli("check", big)
+    assert cli("approve", big, "--override", "t").exit_code == 0
+    r = cli("publish", big, "--to", out)
+    one_line_error(r, "No space left on device")
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "small", "stats.json"]
+    assert (out / "stats.json").read_bytes() == stats
+    assert store.get(big)["status"] == "approved"
+
+
+# -- near duplicates that scale ---------------------------------------------------------------------------
+def test_near_duplicate_search_counts_exactly_like_all_pairs():
+    import itertools
+    import random
+
+    from pmd_tui.checks.neardup import find_near_duplicates
+
+    rng = random.Random(7)
+    centre = rng.getrandbits(64)
+    hashes = []
+    for i in range(600):  # a third near the centre (1-3 bits off), the rest random
+        h = centre
+        if i % 3 == 0:
+            for b in rng.sample(range(64), rng.randint(1, 3)):
+                h ^= 1 << b
+        else:
+            h = rng.getrandbits(64)
+        hashes.append((f"i{i}.jpg", h))
+    hashes += [("copy-a.jpg", centre), ("copy-b.jpg", centre)]
+    brute = [(a, b) for (a, x), (b, y) in itertools.combinations(hashes, 2) if (x ^ y).bit_count() <= 6]
+    r = find_near_duplicates(hashes, 6)
+    assert r.pair_count == len(brute) and not r.truncated
+    assert sorted(r.files) == sorted({n for p in brute for n in p})
+    assert len(r.pairs) == 100 and all((x ^ y).bit_count() == d for (a, b, d) in r.pairs
+                                       for x, y in [(dict(hashes)[a], dict(hashes)[b])])
+
+
+def test_6000_tiny_images_are_not_quadratic_and_the_finding_stays_small(tmp_path, store, settings):
+    """The reproduction: thousands of tiny distinct PNGs whose perceptual hashes are nearly all alike used to
+    take a minute, gigabytes and store 18 M pairs (594 MB of JSON). Now the check and `show --json` stay fast
+    and the stored finding small, with the exact pair count."""
+    import time
+
+    from pmd_tui.checks.model import CheckContext
+    from pmd_tui.checks.rules import images as image_rules
+
+    n = 6000
+    analyses = {f"t{i:04d}.png": {"ok": True, "phash": f"{(0x8000000000000000 | (i % 7)):016x}", "width": 8,
+                                   "height": 8} for i in range(n)}
+    ctx = CheckContext(submission={}, files=[{"name": k, "sha256": k, "kind": "image"} for k in analyses],
+                       notes=[], settings=settings, analyses=analyses)
+    start = time.monotonic()
+    near = next(f for f in image_rules.check(ctx) if f["rule"] == "images.near-duplicate")
+    took = time.monotonic() - start
+    assert near["status"] == "warn" and near["data"]["pair_count"] == n * (n - 1) // 2
+    assert len(json.dumps(near)) < 200_000 and len(near["data"]["pairs"]) == 100
+    assert took < 10, took
+
+
+def test_an_edit_after_approval_naming_an_opted_out_artist_is_never_published(tmp_path, cli, monkeypatch):
+    """The issue's reproduction: approve, then ``edit --trigger "<opted-out artist> style"``, then publish."""
+    cfg = tmp_path / "opt-out.toml"
+    cfg.write_text('opt_out_artists = ["Jane Q. Painter"]\n')
+    monkeypatch.setenv("PMD_CONFIG", str(cfg))
+    assert cli("add", make_zip(tmp_path / "ink.zip", kohya_set(2)), "--name", "Ink").exit_code == 0
+    assert cli("attest", "1", "--likeness", "not-a-likeness", "--artist-ok").exit_code == 0
+    cli("check", "1")
+    assert cli("approve", "1").exit_code == 0
+    r = cli("edit", "1", "--trigger", "Jane Q. Painter style")
+    assert r.exit_code == 0, r.stderr
+    shown = json.loads(cli("show", "1", "--json").stdout)
+    assert shown["status"] == "checked"
+    assert next(c for c in shown["checks"] if c["rule"] == "consent.artist")["status"] == "fail"
+    r = cli("publish", "1", "--to", tmp_path / "out")
+    one_line_error(r, "only approved submissions are published")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.jpg"))
+
+
+def test_what_is_patched_or_private_is_pinned():
+    """httpx's pool and textual-image's terminal module are private API: an upgrade must be a decision."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    meta = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    reqs = {Requirement(r).name.lower(): Requirement(r) for r in meta["project"]["dependencies"]}
+    for name in ("httpx", "httpcore", "textual-image"):
+        assert name in reqs, f"{name} is used directly but not declared"
+        assert any(s.operator in ("<", "==", "~=") for s in reqs[name].specifier), f"{name} has no upper bound"
+    build = [Requirement(r) for r in meta["build-system"]["requires"]]
+    setuptools = next(r for r in build if r.name == "setuptools")
+    assert not setuptools.specifier.contains("76.9") and setuptools.specifier.contains("77.0")

@@ -63,7 +63,7 @@ def test_models_flag_screens_and_the_rules_use_the_results(screening_config, tmp
     from pmd_tui.screening.service import screen
 
     report = screen(store, load_settings(), [sid])
-    assert report.screened == 0 and report.cached == 6
+    assert report.screened == 0 and report.cached == 9  # 3 images x (SFW, faces, identities)
 
 
 def test_faces_in_most_images_make_it_a_likeness_dataset(screening_config, tmp_path, cli, store):

@@ -5,9 +5,10 @@ Update after an intended change with: pytest tests/test_snapshots.py --snapshot-
 
 import pytest
 
-from pmd_tui.tui.screenshots import SCENES, SIZE, demo_app
+from pmd_tui.tui.screenshots import ALL_SCENES, demo_app, scene_of
 
 
-@pytest.mark.parametrize("scene", list(SCENES))
+@pytest.mark.parametrize("scene", ALL_SCENES)
 def test_screen(scene, snap_compare, tmp_path):
-    assert snap_compare(demo_app(tmp_path), terminal_size=SIZE, run_before=SCENES[scene])
+    run_before, size = scene_of(scene)
+    assert snap_compare(demo_app(tmp_path), terminal_size=size, run_before=run_before)

@@ -470,7 +470,7 @@ async def test_sync_key_takes_in_github_issues_and_review_shows_the_issue_text(d
         web.stop()
 
 
-async def test_screen_key_runs_the_models_and_review_shows_face_counts(demo, tiny_screeners):
+async def test_screen_key_runs_the_models_and_review_shows_face_counts(demo, tiny_screeners, tiny_sface):
     from dataclasses import replace
 
     from pmd_tui.screening import faces as faces_mod
@@ -478,7 +478,7 @@ async def test_screen_key_runs_the_models_and_review_shows_face_counts(demo, tin
 
     store, settings = demo
     nsfw, yunet = tiny_screeners
-    settings = replace(settings, nsfw_model=str(nsfw), face_model=str(yunet))
+    settings = replace(settings, nsfw_model=str(nsfw), face_model=str(yunet), face_recognizer=str(tiny_sface))
     nsfw_mod.forget_loaded()
     faces_mod.forget_loaded()
     app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
@@ -491,7 +491,8 @@ async def test_screen_key_runs_the_models_and_review_shows_face_counts(demo, tin
         await pilot.pause()
         notes = [n.message for n in app._notifications]
         assert any(m.startswith("screened 8 image(s)") for m in notes), notes
-        assert all(str(table.get_row_at(i)[4]).isdigit() for i in range(table.row_count))
+        assert all(str(table.get_row_at(i)[4]).isdigit() or str(table.get_row_at(i)[4])[0].isupper()
+                   for i in range(table.row_count))
         sid = by_name(store, "rex the dog")
         rules = {c["rule"]: c for c in store.checks(sid)}
         assert rules["safety.nsfw"]["status"] in ("pass", "warn") and "not screened" not in rules["safety.nsfw"]["message"]
@@ -533,6 +534,76 @@ async def test_dry_run_key_lists_the_changes_and_writes_nothing(demo, tmp_path):
         assert "zkx-painting-style/: " in summary and " to upload" in summary
         assert "  + zkx-painting-style/00.jpg (" in summary and "  + README.md (" in summary
         assert not out.exists() and store.get(by_name(store, "zkx painting style"))["status"] == "approved"
+
+
+async def test_review_shows_who_is_where_boxes_on_the_preview_and_filters_by_person(demo, tiny_screeners, tiny_sface,
+                                                                                    tmp_path):
+    from dataclasses import replace
+
+    from pmd_tui.imaging.annotate import PERSON_COLOURS
+    from pmd_tui.imaging.thumbs import thumbnail_path
+    from pmd_tui.intake.service import add_source
+    from pmd_tui.screening import faces as faces_mod
+    from pmd_tui.screening import identity as identity_mod
+    from tests.tiny_screening import face_photo
+
+    store, settings = demo
+    settings = replace(settings, nsfw_model="off", face_model=str(tiny_screeners[1]), face_recognizer=str(tiny_sface))
+    faces_mod.forget_loaded()
+    identity_mod.forget_loaded()
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i, colours in enumerate([("red",), ("red",), ("red", "orange"), ("magenta",), ()]):
+        face_photo(len(colours), size=(640, 512), seed=i, colours=colours).save(folder / f"p{i}.png")
+    (folder / "readme.txt").write_text("Concept: person (me)\nTrigger word: zz\n")
+    sid = add_source(store, settings, folder, name="faces of me")
+    staged = store.staged_dir(store.get(sid)) / "p0.png"
+    before = staged.read_bytes()
+    app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot, store, "faces of me")
+        table = app.screen.query_one("#files", DataTable)
+        assert [str(table.get_row_at(i)[4]) for i in range(5)] == ["·"] * 5
+        await pilot.press("i")
+        assert any("press M" in n.message for n in app._notifications)
+        await pilot.press("M")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [str(table.get_row_at(i)[4]) for i in range(5)] == ["A", "A", "A+1", "B", "0"]
+        # the preview of p0 has the main person's box drawn on it; the staged file and cached thumbnail do not
+        image = app.screen.query_one("#preview-image").image
+        box = app.screen.identities.faces["p0.png"][0]["box"]
+        x, y = round(box[0] * image.width), round((box[1] + box[3] / 2) * image.height)
+        assert image.getpixel((x, y)) == PERSON_COLOURS["A"]
+        from PIL import Image
+
+        with Image.open(thumbnail_path(store.data_dir / "cache", store.files(sid, "image")[0]["sha256"])) as plain:
+            assert plain.convert("RGB").getpixel((x, y)) != PERSON_COLOURS["A"]
+        assert staged.read_bytes() == before
+        assert "person A (1.00 to A)" in str(app.screen.query_one("#preview-note").render())
+        shown = lambda: [f["name"] for f in app.screen.visible_files]  # noqa: E731
+        await pilot.press("i")
+        assert shown() == ["p0.png", "p1.png", "p2.png"]
+        await pilot.press("i")
+        assert shown() == ["p3.png"]
+        await pilot.press("i")
+        assert len(shown()) == 5
+        await pilot.press("i", "escape")
+        assert len(shown()) == 5
+        rules = {c["rule"]: c for c in store.checks(sid)}
+        assert "likeness.mixed-identity" in rules, ([n.message for n in app._notifications], rules)
+        assert rules["likeness.mixed-identity"]["files"] == ["p3.png"]
+        assert rules["likeness.bystanders"]["files"] == ["p2.png"] and rules["likeness.no-face"]["files"] == ["p4.png"]
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, AttestDialog)
+        app.screen.query_one("#same-person").value = True
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert store.get(sid)["published_person_attestation"]
 
 
 async def test_v_holds_an_image_out_for_validation_and_stats_show_the_leaderboard(demo):

@@ -10,25 +10,24 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
 import imagehash
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image
 
 from pmd_tui.checks.rules.upscale import upscale_scores
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: location found in XMP, extended XMP and PNG raw profiles too
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 
-# Never let Pillow decide a bomb for us (it would warn, or raise at its own limit): we check the
-# declared size against our configurable limit before any pixel is allocated.
-Image.MAX_IMAGE_PIXELS = None
-ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow's own bomb limit (MAX_IMAGE_PIXELS) stays as the process has it: analyse() compares the declared
+# size with our configurable limit before any pixel is allocated, and Pillow's warning is silenced there.
 
 
 def _bit_depth(path: str, im: Image.Image) -> int:
@@ -46,17 +45,13 @@ def _bit_depth(path: str, im: Image.Image) -> int:
     return 8
 
 
-def _has_location(im: Image.Image, exif: Image.Exif) -> bool:
-    try:
-        gps = exif.get_ifd(GPS_IFD)
-    except Exception:
-        gps = {}
-    if any(k in gps for k in (1, 2, 3, 4)):  # latitude / longitude refs and values
-        return True
-    xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp") or b""
-    if isinstance(xmp, str):
-        xmp = xmp.encode("utf-8", "ignore")
-    return b"GPSLatitude" in xmp or b"GPSLongitude" in xmp
+def _has_location(path: str) -> bool:
+    """Location metadata by the container-aware parsers publishing strips with (EXIF GPS, XMP and extended
+    XMP, PNG text chunks and ImageMagick's raw EXIF profiles)."""
+    from pmd_tui.imaging.metadata import location_sources
+
+    with open(path, "rb") as f:
+        return bool(location_sources(f.read()))
 
 
 def analyse(path: str, max_pixels: int) -> dict:
@@ -77,7 +72,7 @@ def analyse(path: str, max_pixels: int) -> dict:
                 exif = im.getexif()
                 orientation = exif.get(ORIENTATION)
                 out["orientation"] = int(orientation) if orientation else 1
-                out["gps"] = _has_location(im, exif)
+                out["gps"] = _has_location(path)
                 out["frames"] = int(getattr(im, "n_frames", 1) or 1)
                 out["animated"] = bool(getattr(im, "is_animated", False))
                 out["cmyk"] = im.mode == "CMYK"
@@ -96,6 +91,16 @@ def analyse(path: str, max_pixels: int) -> dict:
         out["phash"] = str(imagehash.phash(small))
         out["upscale"] = upscale_scores(np.asarray(gray, dtype=np.float32))
         out["ok"] = True
+    except Image.DecompressionBombError:  # Pillow's own limit, met at open: read the size from the header
+        from pmd_tui.imaging.probe import open_header
+
+        try:
+            with open_header(path) as im:
+                w, h = im.size
+            out.update(width=w, height=h, format=im.format, mode=im.mode)
+            out["error"] = f"{w}x{h} is {w * h:,} pixels, over the limit of {max_pixels:,}"
+        except Exception:
+            out["error"] = f"over the limit of {max_pixels:,} pixels"
     except Exception as exc:  # a bad image is a finding, never a crash
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         out["error"] = f"cannot decode: {msg}"
@@ -104,6 +109,20 @@ def analyse(path: str, max_pixels: int) -> dict:
 
 def _analyse_star(args: tuple[str, int]) -> dict:
     return analyse(*args)
+
+
+def _die_with_parent() -> None:
+    """In each worker: exit as soon as the process that started it is gone (``kill -9`` of a ``check``
+    would otherwise leave workers blocked on their task queue for ever)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.25)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _start_resource_tracker() -> None:
@@ -150,7 +169,8 @@ def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None =
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["pmd_tui.checks.analysis"])
     _start_resource_tracker()
-    with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx,
+                             initializer=_die_with_parent) as pool:
         for i, r in enumerate(pool.map(_analyse_star, [(p, max_pixels) for p in paths], chunksize=chunk)):
             results.append(r)
             if on_result:

@@ -7,20 +7,20 @@ submission after a caption edit or an attestation costs milliseconds.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
-from pmd_tui.checks.rules import consent, images, layout, screening, text
+from pmd_tui.checks.rules import consent, images, layout, likeness, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
 from pmd_tui.store import QueueStore
 from pmd_tui.store.vocabulary import worst as worst_severity
 
-RULE_MODULES = (layout, text, images, screening, consent)
+RULE_MODULES = (layout, text, images, screening, consent, likeness)
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
-
 
 
 def _published_images(store: QueueStore, exclude: int) -> list[dict]:
@@ -51,7 +51,50 @@ def analyse_submissions(store: QueueStore, settings: Settings, ids: list[int],
     return known
 
 
-def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses: dict[str, dict]) -> list[dict]:
+_PEOPLE: OrderedDict[tuple, list] = OrderedDict()  # (db, model, threshold, submission, hashes) -> people
+_PEOPLE_LOCK = threading.Lock()
+
+
+def known_people(store: QueueStore, settings: Settings) -> list[dict]:
+    """The people of every approved and published submission, from their cached face embeddings:
+    [{submission_id, dataset, submitter, status, people: [Person]}]. Embeddings stay in memory; a set's
+    people are grouped once per process until its embedded images change."""
+    from pmd_tui.screening.identity import group
+    from pmd_tui.screening.service import model_keys
+
+    key = model_keys(settings).get("identity")
+    if key is None:
+        return []
+    rows = store.decided_images(exclude=-1)
+    present = store.model_result_hashes({r["sha256"] for r in rows}, key)
+    by_sub: dict[int, dict] = {}
+    for r in rows:
+        entry = by_sub.setdefault(r["submission_id"], {k: r[k] for k in ("submission_id", "dataset", "submitter",
+                                                                         "status")} | {"images": {}})
+        if r["sha256"] in present:
+            entry["images"][r["name"]] = r["sha256"]
+    out = []
+    for entry in by_sub.values():
+        images = entry.pop("images")
+        cache_key = (str(store.db_path), key, settings.identity_threshold, entry["submission_id"],
+                     tuple(sorted(images.items())))
+        with _PEOPLE_LOCK:
+            people = _PEOPLE.get(cache_key)
+        if people is None:
+            found = store.model_results(set(images.values()), key)
+            people = group({n: found[h]["faces"] for n, h in images.items() if h in found},
+                           settings.identity_threshold).people
+            with _PEOPLE_LOCK:
+                _PEOPLE[cache_key] = people
+                while len(_PEOPLE) > 4096:
+                    _PEOPLE.popitem(last=False)
+        if people:
+            out.append({**entry, "people": people})
+    return out
+
+
+def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses: dict[str, dict],
+             people: list[dict] | None = None) -> list[dict]:
     """Run every rule for one submission from already-computed analyses (cheap)."""
     sub = store.get(submission_id)
     # Excluded images are left out of the set: no rule sees them, so findings about them alone go away.
@@ -62,7 +105,9 @@ def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses
 
     ctx = CheckContext(submission=sub, files=files, notes=store.notes(submission_id), settings=settings,
                        analyses=per_name, published=_published_images(store, submission_id),
-                       screening=results_for(store, settings, files))
+                       screening=results_for(store, settings, files),
+                       people=[p for p in (known_people(store, settings) if people is None else people)
+                               if p["submission_id"] != submission_id])
     findings: list[dict] = []
     for module in RULE_MODULES:
         findings.extend(module.check(ctx))
@@ -77,10 +122,11 @@ def iter_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pr
     for sid in ids:
         store.get(sid)  # unknown ids fail before any work
     analyses = analyse_submissions(store, settings, ids, progress)
+    people = known_people(store, settings)
     for i, sid in enumerate(ids):
         if is_cancelled(cancel):
             return
-        findings = evaluate(store, settings, sid, analyses)
+        findings = evaluate(store, settings, sid, analyses, people)
         store.save_checks(sid, findings, actor=settings.actor)
         yield sid, findings
         if progress:

@@ -26,7 +26,9 @@ class CheckContext:
     settings: Settings
     analyses: dict[str, dict] = field(default_factory=dict)  # image name -> analysis
     published: list[dict] = field(default_factory=list)  # images of other, published submissions
-    screening: dict[str, dict] = field(default_factory=dict)  # image name -> {"nsfw": .., "faces": ..}
+    screening: dict[str, dict] = field(default_factory=dict)  # image name -> {"nsfw": .., "faces": .., "identity": ..}
+    # people in approved and published submissions (likeness.published-person), see engine.known_people
+    people: list[dict] = field(default_factory=list)
 
     @property
     def images(self) -> list[dict]:

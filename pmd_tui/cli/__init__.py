@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from pmd_tui.cli import bench, caption, edits, publish, queue, review
+from pmd_tui.cli import bench, caption, edits, privacy, publish, queue, review
 from pmd_tui.cli.common import Context, handle_errors
 
 
@@ -48,5 +48,5 @@ for _command in (queue.add, queue.sync, queue.list_cmd, queue.show, queue.log_cm
                  review.check, review.approve, review.reject, review.attest, review.edit,
                  caption.caption_cmd, publish.publish_cmd,
                  edits.exclude, edits.restore, edits.fix, edits.captions_cmd,
-                 bench.split_cmd, bench.prompts_cmd, bench.score_cmd, bench.scores_cmd):
+                 bench.split_cmd, bench.prompts_cmd, bench.score_cmd, bench.scores_cmd, privacy.forget):
     main.add_command(_command)

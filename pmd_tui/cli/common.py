@@ -116,7 +116,7 @@ def submission_json(store: QueueStore, row: dict) -> dict:
     return {k: row.get(k) for k in (
         "id", "name", "status", "status_reason", "source", "source_kind", "issue_number", "submitter",
         "concept_type", "concept", "trigger_words", "caption_method", "repeats", "likeness_attestation",
-        "artist_attestation", "created_at", "updated_at")}
+        "artist_attestation", "published_person_attestation", "created_at", "updated_at")}
 
 
 def resolve_ids(obj: Context, ids: tuple[int, ...], status=None) -> list[int]:

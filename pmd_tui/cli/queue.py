@@ -33,7 +33,12 @@ def add(obj: Context, sources, name, issue, submitter, each, again):
             folder = Path(source)
             if not folder.is_dir():
                 raise click.UsageError(f"--each needs folders; {source} is not one")
-            subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+            subs = []
+            for p in sorted(folder.iterdir()):
+                if p.is_symlink():  # a linked sub-folder may lead anywhere outside the tree
+                    info(f"skipped {p.name}: a symbolic link, not a sub-folder")
+                elif p.is_dir() and not p.name.startswith((".", "__")):
+                    subs.append(p)
             if not subs:
                 raise click.UsageError(f"--each: {source} has no sub-folders")
             expanded += [str(p) for p in subs]
@@ -119,7 +124,8 @@ def show(obj: Context, submission_id, as_json):
         return
     out(f"#{sub['id']} {sub['name']}  [{sub['status']}]")
     for key in ("source", "issue_number", "submitter", "concept_type", "concept", "trigger_words",
-                "caption_method", "repeats", "likeness_attestation", "artist_attestation"):
+                "caption_method", "repeats", "likeness_attestation", "artist_attestation",
+                "published_person_attestation", "identity_forgotten_at"):
         if sub.get(key) not in (None, ""):
             out(f"  {key.replace('_', ' ')}: {sub[key]}")
     out("files:")

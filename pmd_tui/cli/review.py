@@ -8,14 +8,16 @@ from pmd_tui.cli.common import (Context, dump_json, handle_errors, info, out, re
                                 tell_issue)
 from pmd_tui.store import CONCEPT_TYPES, LIKENESS_CHOICES, Status
 
-MARK = {"pass": "ok  ", "info": "info", "pending": "wait", "warn": "WARN", "fail": "FAIL"}
+# the same words as everywhere else (pending, not "wait"), loud when they need a look
+MARK = {"pass": "pass", "info": "info", "warn": "WARN", "pending": "PENDING", "fail": "FAIL"}
 
 
 @click.command()
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per submission per line.")
 @click.option("--all", "check_all", is_flag=True, help="Every submission (default: the new and checked ones).")
-@click.option("--models", is_flag=True, help="First screen new images with the SFW classifier and the face detector.")
+@click.option("--models", is_flag=True,
+              help="First screen new images with the SFW classifier, the face detector and the face recognizer.")
 @click.option("--device", type=click.Choice(["auto", "cuda", "mps", "cpu"]), default="auto", show_default=True,
               help="Where the screening models run.")
 @click.pass_obj
@@ -96,17 +98,20 @@ def reject(obj: Context, submission_id, reason, notify):
 @click.option("--likeness", type=click.Choice(LIKENESS_CHOICES),
               help="Who the likeness dataset shows (rule 2).")
 @click.option("--artist-ok", is_flag=True, help="The artist has not objected to training on their work (rule 3).")
+@click.option("--same-person-ok", is_flag=True,
+              help="The person also found in another submitter's dataset may be in this one (likeness.published-person).")
 @click.pass_obj
 @handle_errors
-def attest(obj: Context, submission_id, likeness, artist_ok):
+def attest(obj: Context, submission_id, likeness, artist_ok, same_person_ok):
     """Record the maintainer's attestation for the human-only rules, then re-evaluate the checks."""
     from pmd_tui.checks.engine import run_checks
 
-    if likeness is None and not artist_ok:
-        raise click.UsageError("give --likeness and/or --artist-ok")
+    if likeness is None and not artist_ok and not same_person_ok:
+        raise click.UsageError("give --likeness, --artist-ok and/or --same-person-ok")
     from pmd_tui.decisions import rejudge_after_edit
 
-    obj.store.attest(submission_id, actor=obj.settings.actor, likeness=likeness, artist_ok=artist_ok or None)
+    obj.store.attest(submission_id, actor=obj.settings.actor, likeness=likeness, artist_ok=artist_ok or None,
+                     same_person_ok=same_person_ok or None)
     info(f"attested #{submission_id}")
     if obj.store.get(submission_id)["status"] in (Status.NEW, Status.CHECKED):
         run_checks(obj.store, obj.settings, [submission_id])

@@ -1,15 +1,19 @@
 """Safe unpacking of untrusted zip archives (and folders, through the same rules).
 
 Nothing outside the target is ever written: entries that escape it, links, device files, encrypted or
-damaged entries are refused and recorded; sizes are counted while streaming, so an archive whose headers
-lie about sizes still cannot exceed the limits (zip bombs stop early).
+damaged entries are refused and recorded. A zip is judged on its declared sizes (per entry, in total and by
+compression ratio, per entry and for the archive as a whole) before a byte is written; ``zipfile`` never
+yields more than an entry declares (it stops and checks the CRC), so lying headers cannot exceed them.
+Folders are counted while copying.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -22,6 +26,12 @@ CHUNK = 1024 * 1024
 JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db"})
 JUNK_DIRS = frozenset({"__macosx", ".git", ".ipynb_checkpoints", ".svn"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
+MAX_NAME_BYTES = 255  # one path component (every common file system's limit)
+MAX_PATH_BYTES = 1024  # a whole relative path, far below PATH_MAX once under the staging folder
+# Errors of one entry's own name or place (not of the disk): that entry is refused, the rest goes on.
+_ENTRY_ERRNOS = frozenset({errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EINVAL})
+_ENCRYPTED = 0x1 | 0x40  # traditional and strong encryption flags
+_AES = 99  # WinZip AES compression method
 
 
 @dataclass
@@ -59,6 +69,15 @@ def safe_relpath(name: str) -> str | None:
     return "/".join(parts)
 
 
+def path_problem(rel: str) -> str | None:
+    """Why a clean relative path cannot be written, or None: a name or path too long for the disk."""
+    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in rel.split("/")):
+        return f"a name in the path is longer than {MAX_NAME_BYTES} bytes"
+    if len(rel.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        return f"path longer than {MAX_PATH_BYTES} bytes"
+    return None
+
+
 def _entry_name(info: zipfile.ZipInfo) -> str:
     """Zip names without the UTF-8 flag are cp437 by spec, but most tools really wrote UTF-8."""
     name = info.filename
@@ -76,8 +95,12 @@ class _Budget:
         self.total = 0
 
 
-def _copy_stream(src, dest: Path, budget: _Budget, declared: int, compressed: int | None) -> str | None:
-    """Stream into dest; return a refusal reason (and remove dest) when a limit is crossed."""
+def _copy_stream(src, dest: Path, budget: _Budget) -> str | None:
+    """Stream into dest; return a refusal reason (and remove dest) when a limit is crossed.
+
+    For a zip entry the sizes were judged on its header before (and ``zipfile`` never yields more than the
+    declared size: it stops there and checks the CRC); these counts guard folders, whose files may grow
+    while they are copied."""
     lim = budget.limits
     written = 0
     with open(dest, "xb") as out:
@@ -91,10 +114,6 @@ def _copy_stream(src, dest: Path, budget: _Budget, declared: int, compressed: in
                 reason = f"larger than the per-file limit of {lim.max_entry_bytes} bytes"
             elif budget.total + written > lim.max_total_bytes:
                 reason = f"unpacked total would exceed the limit of {lim.max_total_bytes} bytes"
-            elif declared >= 0 and written > declared:
-                reason = "entry is larger than its header says (tampered archive)"
-            elif compressed and written > lim.ratio_floor_bytes and written / compressed > lim.max_ratio:
-                reason = f"compression ratio above {lim.max_ratio:g}:1 (zip bomb)"
             if reason:
                 out.close()
                 dest.unlink()
@@ -110,6 +129,42 @@ def _target(root: Path, rel: str) -> Path:
     return dest
 
 
+def _place_problem(exc: OSError, rel: str) -> str | None:
+    """A refusal for an entry whose place clashes (``a.jpg`` and ``a.jpg/b.jpg``) or whose name the file
+    system refuses; None for errors of the disk itself (full, read-only), which stop the whole intake."""
+    if exc.errno not in _ENTRY_ERRNOS:
+        return None
+    if exc.errno == errno.ENAMETOOLONG:
+        return "name too long for the file system"
+    return "clashes with another entry of the same name (a file and a folder)"
+
+
+def _entry_bomb(info: zipfile.ZipInfo, limits: Limits) -> bool:
+    """One entry refused on its own: over the per-file limit, or a ratio above ``max_ratio`` once it is
+    big enough to judge (these entries are left out, so they do not count towards the archive's total)."""
+    return info.file_size > limits.max_entry_bytes or (
+        info.file_size > limits.ratio_floor_bytes and info.file_size / max(info.compress_size, 1) > limits.max_ratio)
+
+
+def _encrypted(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
+    """Any entry encrypted, by its central directory record or by its local header (the one the data
+    really follows; a tampered archive may clear only the central flag)."""
+    fp = zf.fp
+    for info in infos:
+        if info.flag_bits & _ENCRYPTED or info.compress_type == _AES:
+            return True
+        try:
+            fp.seek(info.header_offset)
+            head = fp.read(30)
+        except (OSError, ValueError):
+            continue
+        if len(head) == 30 and head[:4] == b"PK\x03\x04":
+            flags, method = struct.unpack("<HH", head[6:10])
+            if flags & _ENCRYPTED or method == _AES:
+                return True
+    return False
+
+
 def unpack_zip(archive: Path, root: Path, limits: Limits) -> Unpacked:
     """Extract a zip into ``root`` under the safety rules; raises InputError if it is not a usable zip."""
     try:
@@ -119,12 +174,23 @@ def unpack_zip(archive: Path, root: Path, limits: Limits) -> Unpacked:
     except OSError as exc:
         raise InputError(f"{archive.name}: cannot read ({exc.strerror or exc})") from None
     result = Unpacked(root=root)
+    archive_bytes = archive.stat().st_size
     budget = _Budget(limits)
     seen: set[str] = set()
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         if not infos:
             raise InputError(f"{archive.name}: the archive is empty")
+        if _encrypted(zf, infos):
+            raise InputError(f"{archive.name}: the archive is password-protected (encrypted entries); "
+                             "ask for an unencrypted zip")
+        # The archive as a whole: a bomb split into many entries, each under the floor where one entry's
+        # ratio is judged. Judged on the declared sizes; an entry that outgrows its header is stopped while
+        # streaming, so the total can never exceed what is judged here.
+        declared = sum(i.file_size for i in infos if not _entry_bomb(i, limits))
+        if declared > limits.ratio_floor_bytes and declared / max(archive_bytes, 1) > limits.max_ratio:
+            raise InputError(f"{archive.name}: declares {declared:,} bytes unpacked from a {archive_bytes:,} byte "
+                             f"archive, more than {limits.max_ratio:g}:1 overall (zip bomb)")
         if len(infos) > limits.max_entries:
             result.refused.append(Refusal("*", f"archive has {len(infos)} entries, over the limit of "
                                                f"{limits.max_entries}; the rest were not unpacked"))
@@ -135,6 +201,10 @@ def unpack_zip(archive: Path, root: Path, limits: Limits) -> Unpacked:
             rel = safe_relpath(name)
             if rel is None:
                 result.refused.append(Refusal(name, "path escapes the archive (absolute, drive or '..')"))
+                continue
+            problem = path_problem(rel)
+            if problem:
+                result.refused.append(Refusal(rel[:200], problem))
                 continue
             if stat.S_ISLNK(mode):
                 result.refused.append(Refusal(rel, "symbolic link"))
@@ -148,33 +218,42 @@ def unpack_zip(archive: Path, root: Path, limits: Limits) -> Unpacked:
             if rel in seen:
                 result.refused.append(Refusal(rel, "duplicate entry name"))
                 continue
-            if info.flag_bits & 0x1:
-                result.refused.append(Refusal(rel, "encrypted entry"))
-                continue
             if info.file_size > limits.max_entry_bytes:
                 result.refused.append(Refusal(rel, f"declares {info.file_size} bytes, over the per-file limit"))
                 continue
             if budget.total + info.file_size > limits.max_total_bytes:
                 result.refused.append(Refusal(rel, "unpacked total would exceed the limit"))
                 continue
-            if (info.file_size > limits.ratio_floor_bytes and info.compress_size
-                    and info.file_size / info.compress_size > limits.max_ratio):
-                ratio = info.file_size / info.compress_size
+            if _entry_bomb(info, limits):
+                ratio = info.file_size / max(info.compress_size, 1)
                 result.refused.append(Refusal(rel, f"compression ratio {ratio:.0f}:1 (zip bomb)"))
                 continue
-            dest = _target(root, rel)
+            dest = root / rel
             try:
+                _target(root, rel)
                 with zf.open(info) as src:
-                    reason = _copy_stream(src, dest, budget, info.file_size, info.compress_size)
+                    reason = _copy_stream(src, dest, budget)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-                dest.unlink(missing_ok=True)
+                _unlink_file(dest)
                 reason = f"damaged entry ({exc})"
+            except OSError as exc:
+                reason = _place_problem(exc, rel)
+                if reason is None:
+                    raise
             if reason:
                 result.refused.append(Refusal(rel, reason))
                 continue
             seen.add(rel)
             result.files.append(rel)
     return result
+
+
+def _unlink_file(path: Path) -> None:
+    try:
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+    except OSError:
+        pass
 
 
 def copy_folder(folder: Path, root: Path, limits: Limits) -> Unpacked:
@@ -207,8 +286,12 @@ def copy_folder(folder: Path, root: Path, limits: Limits) -> Unpacked:
             if count > limits.max_entries:
                 result.refused.append(Refusal(rel, f"over the limit of {limits.max_entries} files"))
                 continue
+            problem = path_problem(rel)
+            if problem:
+                result.refused.append(Refusal(rel[:200], problem))
+                continue
             with open(p, "rb") as src:
-                reason = _copy_stream(src, _target(root, rel), budget, -1, None)
+                reason = _copy_stream(src, _target(root, rel), budget)
             if reason:
                 result.refused.append(Refusal(rel, reason))
                 continue

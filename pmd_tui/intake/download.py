@@ -35,9 +35,43 @@ def private_allowed() -> bool:
     return os.environ.get("PMD_ALLOW_PRIVATE_URLS", "").strip().lower() in ("1", "true", "yes")
 
 
-def _is_internal(ip: ipaddress._BaseAddress) -> bool:
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-            or ip.is_unspecified)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def shown(url: str, limit: int = 80) -> str:
+    """A URL for messages: never its user name or password (``https://user:token@host/`` is common in
+    pasted links), shortened to ``limit`` characters."""
+    try:
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            host = parts.hostname or ""
+            if ":" in host:
+                host = f"[{host}]"
+            netloc = host + (f":{parts.port}" if parts.port else "")
+            url = parts._replace(netloc=netloc).geturl()
+    except ValueError:
+        url = re.sub(r"//[^/@]*@", "//", url)
+    return url if len(url) <= limit else url[: limit - 3] + "..."
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address leads to: mapped (::ffff:a.b.c.d), 6to4 (2002::/16), Teredo, NAT64."""
+    out = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    if ip.teredo:
+        out.append(ip.teredo[1])
+    if ip in _NAT64:
+        out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return out
+
+
+def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Anything that is not a globally reachable unicast address: private, loopback, link-local,
+    carrier-grade NAT (100.64.0.0/10, where some clouds keep their metadata service), reserved,
+    multicast, or an IPv6 address that embeds any of those."""
+    if isinstance(ip, ipaddress.IPv6Address) and any(_is_internal(a) for a in _embedded_ipv4(ip)):
+        return True
+    return (not ip.is_global or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
+            or ip.is_multicast or ip.is_unspecified)
 
 
 def public_address(host: str, port: int) -> str:
@@ -59,16 +93,16 @@ def check_url(url: str) -> None:
     """Refuse what an untrusted link must never reach: other schemes, local files, internal hosts."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
-        raise InputError(f"refusing {url[:80]}: only http and https links are downloaded")
+        raise InputError(f"refusing {shown(url)}: only http and https links are downloaded")
     host = parts.hostname
     if not host:
-        raise InputError(f"refusing {url[:80]}: no host name")
+        raise InputError(f"refusing {shown(url)}: no host name")
     if private_allowed():
         return
     try:
         public_address(host, parts.port or (443 if parts.scheme == "https" else 80))
     except InputError:
-        raise InputError(f"refusing {url[:80]}: {host} is a private or loopback address; "
+        raise InputError(f"refusing {shown(url)}: {host} is a private or loopback address; "
                          "set PMD_ALLOW_PRIVATE_URLS=1 to allow it") from None
 
 
@@ -130,7 +164,7 @@ def filename_from(response: httpx.Response, url: str) -> str:
 
 
 def _status_error(url: str, status: int) -> NetworkError:
-    short = url if len(url) <= 80 else url[:77] + "..."
+    short = shown(url)
     why = {404: "not found: the link is dead, mistyped or private",
            403: "forbidden: the file is not shared publicly",
            401: "needs a login: the file is not shared publicly",
@@ -176,7 +210,7 @@ class Downloader:
                 done = part.stat().st_size if part.exists() else 0
                 if attempts >= 3 or time.monotonic() > deadline:
                     what = "timed out" if isinstance(exc, httpx.TimeoutException) else "interrupted"
-                    raise NetworkError(f"download of {link.url[:80]} {what} after {done / 1e6:.1f} MB "
+                    raise NetworkError(f"download of {shown(link.url)} {what} after {done / 1e6:.1f} MB "
                                        f"({type(exc).__name__}); run the same command again to resume") from None
                 time.sleep(min(2.0, 0.2 * attempts))
 
@@ -203,10 +237,10 @@ class Downloader:
                 if response.status_code in (301, 302, 303, 307, 308):
                     hops += 1
                     if hops > self.limits.max_redirects:
-                        raise NetworkError(f"too many redirects for {link.url[:80]} (more than {self.limits.max_redirects})")
+                        raise NetworkError(f"too many redirects for {shown(link.url)} (more than {self.limits.max_redirects})")
                     location = response.headers.get("location")
                     if not location:
-                        raise NetworkError(f"HTTP {response.status_code} without a Location for {url[:80]}")
+                        raise NetworkError(f"HTTP {response.status_code} without a Location for {shown(url)}")
                     url = urljoin(url, location)
                     continue
                 if response.status_code == 416 and have and meta.get("total") == have:
@@ -221,7 +255,7 @@ class Downloader:
                         hops += 1
                         url = confirm
                         continue
-                    raise NetworkError(f"{link.url[:80]} returned a web page, not a file: is it a share page "
+                    raise NetworkError(f"{shown(link.url)} returned a web page, not a file: is it a share page "
                                        "rather than a download link, or not shared publicly?")
                 return self._stream(link, response, part, meta_path, have, url, deadline)
             finally:
@@ -249,7 +283,7 @@ class Downloader:
             length = response.headers.get("content-length")
             total = int(length) if length and length.isdigit() else None
         if total is not None and total > limit:
-            raise InputError(f"{link.url[:80]} is {total / 1e9:.2f} GB, over the {limit / 1e9:.2f} GB download limit")
+            raise InputError(f"{shown(link.url)} is {total / 1e9:.2f} GB, over the {limit / 1e9:.2f} GB download limit")
         meta = {"url": link.download_url, "final_url": url, "etag": response.headers.get("etag"),
                 "total": total, "name": filename_from(response, url)}
         meta_path.write_text(json.dumps(meta))
@@ -260,9 +294,9 @@ class Downloader:
                     out.write(chunk)
                     done += len(chunk)
                     if done > limit:
-                        raise InputError(f"{link.url[:80]} is over the {limit / 1e9:.2f} GB download limit; stopped")
+                        raise InputError(f"{shown(link.url)} is over the {limit / 1e9:.2f} GB download limit; stopped")
                     if time.monotonic() > deadline:
-                        raise NetworkError(f"download of {link.url[:80]} took longer than "
+                        raise NetworkError(f"download of {shown(link.url)} took longer than "
                                            f"{self.limits.max_download_seconds:.0f} s; stopped (run again to resume)")
                     if self.progress:
                         self.progress(done, total)

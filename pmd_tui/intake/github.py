@@ -22,6 +22,12 @@ from pmd_tui.jobs import Job, JobReport, Progress, is_cancelled
 from pmd_tui.store import QueueStore
 
 DEFAULT_API = "https://api.github.com"
+MAX_PAGES = 50  # 5,000 issues or comments at 100 a page; a Link chain longer than this is refused
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    u = httpx.URL(url)
+    return u.scheme, u.host, u.port
 
 
 class GitHub:
@@ -33,8 +39,9 @@ class GitHub:
         token = token if token is not None else os.environ.get("GITHUB_TOKEN")
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
                    "User-Agent": "pmd-tui"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        # The token is added per request, and only for the API's own origin: a Link header or a redirect
+        # that points elsewhere never receives it (httpx also drops it on cross-origin redirects).
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self.client = httpx.Client(headers=headers, timeout=30.0, follow_redirects=True)
 
     def close(self) -> None:
@@ -47,6 +54,8 @@ class GitHub:
         self.close()
 
     def _request(self, method: str, url: str, **kw) -> httpx.Response:
+        if _origin(url) == _origin(self.api):
+            kw["headers"] = {**kw.get("headers", {}), **self._auth}
         try:
             r = self.client.request(method, url, **kw)
         except httpx.TransportError as exc:
@@ -66,10 +75,29 @@ class GitHub:
         return r
 
     def _pages(self, url: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a paginated list: at most ``MAX_PAGES`` pages, each a JSON array of objects,
+        and only pages on the API's own origin (a ``Link: next`` elsewhere is refused)."""
         params = {"per_page": 100, **(params or {})}
+        pages = 0
         while url:
+            pages += 1
+            if pages > MAX_PAGES:
+                raise NetworkError(f"GitHub API: more than {MAX_PAGES} pages of results; stopped "
+                                   "(narrow it with --label)")
+            if _origin(url) != _origin(self.api):
+                raise NetworkError(f"GitHub API: the next page points to another server ({httpx.URL(url).host}); "
+                                   "refused")
             r = self._request("GET", url, params=params)
-            yield from r.json()
+            try:
+                items = r.json()
+            except ValueError:
+                raise NetworkError("GitHub API: the answer is not JSON") from None
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                what = type(items).__name__ if not isinstance(items, list) else "a list of other things"
+                message = items.get("message") if isinstance(items, dict) else None
+                raise NetworkError(f"GitHub API: expected a list, got {'an object' if what == 'dict' else what}"
+                                   + (f": {str(message)[:100]}" if message else ""))
+            yield from items
             url = r.links.get("next", {}).get("url")
             params = None  # the next link carries them
 
@@ -105,6 +133,7 @@ def sync(store: QueueStore, settings: Settings, repo: str, *, label: str | None 
          progress: Progress | None = None, cancel: threading.Event | None = None,
          say: Callable[[str], None] | None = None) -> list[SyncOutcome]:
     """One submission per open issue not yet in the queue; each outcome says what happened and why."""
+    from pmd_tui.intake.download import shown
     from pmd_tui.intake.service import add_url
 
     outcomes: list[SyncOutcome] = []
@@ -114,7 +143,10 @@ def sync(store: QueueStore, settings: Settings, repo: str, *, label: str | None 
         for i, issue in enumerate(issues):
             if is_cancelled(cancel):
                 break
-            number, title = issue["number"], (issue.get("title") or "").strip()
+            number, title = issue.get("number"), str(issue.get("title") or "").strip()
+            if not isinstance(number, int):
+                outcomes.append(SyncOutcome(0, title, "failed", "the GitHub API gave an issue without a number"))
+                continue
             if progress:
                 progress(i, len(issues), f"#{number}")
             url = issue.get("html_url") or f"https://github.com/{repo}/issues/{number}"
@@ -135,10 +167,13 @@ def sync(store: QueueStore, settings: Settings, repo: str, *, label: str | None 
                 try:
                     sid = add_url(store, settings, link.url, name=title or None, issue=number, submitter=author,
                                   extra=extra, progress=say)
-                except (InputError, NetworkError) as exc:
+                except PmdError as exc:  # one bad submission never stops the others
                     errors.append(str(exc))
                     continue
-                outcomes.append(SyncOutcome(number, title, "added", f"{link.kind} link {link.url}", sid))
+                except OSError as exc:
+                    errors.append(f"cannot take it in: {exc.strerror or type(exc).__name__}")
+                    continue
+                outcomes.append(SyncOutcome(number, title, "added", f"{link.kind} link {shown(link.url, 200)}", sid))
                 known[url] = sid
                 break
             else:

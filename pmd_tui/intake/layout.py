@@ -5,6 +5,7 @@ Pure planning over relative paths, so the rules are easy to test; ``intake.servi
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pmd_tui.imaging.probe import is_image_name
 
 CAPTION_EXTS = (".txt", ".caption", ".cap")
 README_NAMES = ("readme.txt", "readme.md", "readme", "readme.markdown")
+MAX_NAME_BYTES = 255
 REPEAT_DIR = re.compile(r"^(?P<n>\d+)_(?P<concept>.+)$")
 # text files that carry licences, sources or prompts: kept and published beside readme.txt
 ATTRIBUTION_NAME = re.compile(r"^(licen[cs]e|copying|references?|sources?|credits?|attributions?|prompts?)\b|licen[cs]|"
@@ -129,6 +131,8 @@ def plan_layout(paths: list[str]) -> LayoutPlan:
         name = r.name
         if names[name] > 1 and name in taken:
             base = _slug("_".join(r.parent.parts)) + "_" + name
+            if len(base.encode("utf-8")) > MAX_NAME_BYTES - 8:  # deep folders: a short, stable name instead
+                base = hashlib.sha1(o.encode("utf-8", "surrogateescape")).hexdigest()[:12] + r.suffix[:16]
             candidate, i = base, 2
             while candidate in taken or candidate in names:
                 candidate = f"{PurePosixPath(base).stem}_{i}{r.suffix}"

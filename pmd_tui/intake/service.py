@@ -7,17 +7,21 @@ so the queue and the data folder are never left half-changed.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import os
 import re
 import shutil
+import time
 import uuid
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
 from pmd_tui.config import Settings
-from pmd_tui.errors import DuplicateError, InputError
+from pmd_tui.errors import DuplicateError, InputError, PmdError, describe_os_error
 from pmd_tui.imaging.probe import probe
 from pmd_tui.intake import readme as readme_parse
 from pmd_tui.intake.archive import Unpacked, copy_folder, unpack_zip
@@ -34,6 +38,80 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+STALE_UNLOCKED_S = 600  # a work folder without a lock file (an older version's) is stale after this
+
+
+@contextmanager
+def work_folder(data_dir: Path):
+    """A private temporary folder under ``<data>/tmp/``, locked (``flock``) while this process uses it.
+
+    Removed on the way out; after a crash or ``kill -9`` the lock dies with the process, and the next
+    intake sweeps every unlocked folder away, so extraction left-overs never pile up."""
+    tmp_root = data_dir / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    sweep_stale(tmp_root)
+    while True:
+        uid = uuid.uuid4().hex
+        lock_path = tmp_root / f"{uid}.lock"
+        fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # a sweeper took it between create and lock: take another
+    tmp = tmp_root / uid
+    try:
+        tmp.mkdir()
+        yield uid, tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            lock_path.unlink()
+        except OSError:
+            pass
+        os.close(fd)
+        try:
+            tmp_root.rmdir()
+        except OSError:
+            pass
+
+
+def sweep_stale(tmp_root: Path) -> list[str]:
+    """Remove work folders whose process is gone (their lock is free); returns what was removed."""
+    removed = []
+    try:
+        entries = list(tmp_root.iterdir())
+    except OSError:
+        return removed
+    for lock_path in (p for p in entries if p.suffix == ".lock"):
+        try:
+            fd = os.open(lock_path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # alive
+        try:
+            shutil.rmtree(tmp_root / lock_path.stem, ignore_errors=True)
+            lock_path.unlink(missing_ok=True)
+            removed.append(lock_path.stem)
+        finally:
+            os.close(fd)
+    locks = {p.stem for p in entries if p.suffix == ".lock"}
+    for folder in (p for p in entries if p.is_dir() and p.name not in locks):
+        try:
+            if time.time() - folder.stat().st_mtime > STALE_UNLOCKED_S:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        except OSError:
+            pass
+    return removed
 
 
 def default_name(source: Path) -> str:
@@ -69,8 +147,18 @@ def add_source(
     else:
         raise InputError(f"{src.name}: not a .zip file or a folder")
 
-    uid = uuid.uuid4().hex
-    tmp = store.data_dir / "tmp" / uid
+    try:
+        with work_folder(store.data_dir) as (uid, tmp):
+            return _add_in(store, settings, src, kind, uid, tmp, name=name, issue=issue, submitter=submitter,
+                           extra=extra, say=say, again=again)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
+            raise PmdError(f"{src.name}: cannot stage it: {describe_os_error(exc)}") from None
+        raise InputError(f"{src.name}: {describe_os_error(exc)}") from None
+
+
+def _add_in(store, settings, src: Path, kind: str, uid: str, tmp: Path, *, name, issue, submitter, extra, say,
+            again: bool = False) -> int:
     final = store.data_dir / "submissions" / uid
     extract_dir = tmp / "extract"
     extract_dir.mkdir(parents=True)
@@ -118,12 +206,6 @@ def add_source(
         if moved:
             shutil.rmtree(final, ignore_errors=True)
         raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            (store.data_dir / "tmp").rmdir()
-        except OSError:
-            pass
 
 
 def _fill_from_text(record: dict) -> None:
@@ -199,16 +281,16 @@ def add_url(
     The download is removed once it is staged (the staged submission keeps its own copy of the upload);
     an interrupted download keeps its ``.part`` file so the next run resumes it.
     """
-    from pmd_tui.intake.download import Downloader
+    from pmd_tui.intake.download import Downloader, shown
     from pmd_tui.intake.links import classify
 
     link = classify(url)
     say = progress or (lambda _msg: None)
-    say(f"downloading {link.url}" + (f" ({link.kind} link)" if link.kind != "direct" else ""))
+    say(f"downloading {shown(link.url, 200)}" + (f" ({link.kind} link)" if link.kind != "direct" else ""))
     with Downloader(settings.data_dir / "downloads", settings.limits, progress=download_progress) as dl:
         path = dl.fetch(link)
     try:
-        info = {"source": link.url, "source_kind": link.kind if link.kind != "direct" else "url", **(extra or {})}
+        info = {"source": shown(link.url, 10_000), "source_kind": link.kind if link.kind != "direct" else "url", **(extra or {})}
         return add_source(store, settings, path, name=name or default_name(path), issue=issue, submitter=submitter,
                           extra=info, progress=progress, again=again)
     finally:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from statistics import median
 
-from pmd_tui.errors import RuleError
-from pmd_tui.imaging.metadata import strip_location
+from pmd_tui.errors import PmdError, RuleError
+from pmd_tui.imaging.metadata import independent_location_check, location_sources, strip_location
 from pmd_tui.store import QueueStore
 
 # names the card's configs use: a dataset folder may not take them
@@ -188,7 +188,12 @@ def build_bundle(store: QueueStore, submission_id: int) -> Bundle:
     metadata = []
     for f in images:
         data = (staged / f["name"]).read_bytes()
-        bundle.files[f["name"]] = strip_location(data) or data
+        data = strip_location(data) or data
+        left = independent_location_check(data) or location_sources(data)
+        if left:  # read back by another reader than the stripper: never publish a location
+            raise PmdError(f"#{submission_id} {f['name']}: location metadata could not be removed "
+                           f"({', '.join(left)}); remove it by hand (the image stays unpublished)")
+        bundle.files[f["name"]] = data
         caption = f["caption"].strip()
         bundle.files[PurePosixPath(f["name"]).stem + ".txt"] = (caption + "\n").encode("utf-8")
         metadata.append({"file_name": f["name"], "text": caption})

@@ -15,10 +15,14 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 from pmd_tui.errors import NetworkError, PmdError
 from pmd_tui.publish.plan import Plan, diff
+
+
+_UNSET = object()
 
 
 def _git_blob_sha1(data: bytes) -> str:
@@ -83,6 +87,7 @@ class HubTarget:
         self._tree: dict[str, dict] | None = None
         self.say: Callable[[str], None] = lambda _msg: None  # where a rate-limit wait is announced
         self.cancel: threading.Event | None = None
+        self._snapshot: str | None | object = _UNSET
 
     # -- access -----------------------------------------------------------------------------------
     def check_access(self) -> None:
@@ -166,29 +171,52 @@ class HubTarget:
                     out[e.path] = {"sha1": e.blob_id, "sha256": e.lfs.sha256 if e.lfs else None}
         return out
 
-    def remote_datasets(self) -> dict[str, dict]:
-        from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+    @contextmanager
+    def transaction(self):
+        """Read everything a publish is planned on at one revision, and commit on top of exactly that
+        revision (``parent_commit``): a commit that lands in between makes ours fail with 412 instead of
+        overwriting ``stats.json`` and the card with a stale list (compare-and-swap)."""
+        self._snapshot = self.head()
+        try:
+            yield
+        finally:
+            self._snapshot = _UNSET
 
-        with tempfile.TemporaryDirectory() as tmp:  # a missing repo is a RepositoryNotFoundError below
+    def remote_datasets(self) -> dict[str, dict]:
+        """The published datasets listed in the repo's ``stats.json``; empty only when the repo or the file
+        truly does not exist. Any failure to read it stops the publish (assuming 'empty' would drop every
+        dataset that is not in the local queue from the card and ``stats.json``)."""
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+        revision = None if self._snapshot is _UNSET else self._snapshot
+        if self._snapshot is None:  # the repo does not exist yet
+            return {}
+        with tempfile.TemporaryDirectory() as tmp:
             try:
                 path = hf_hub_download(self.repo, "stats.json", repo_type="dataset", endpoint=self.endpoint,
-                                       token=self.token, local_dir=tmp)
+                                       token=self.token, local_dir=tmp, revision=revision)
+            except LocalEntryNotFoundError as exc:  # a subclass of EntryNotFoundError: the Hub did not answer
+                raise NetworkError(f"reading stats.json from {self.repo} failed ({_short(exc)}); "
+                                   "nothing was published") from None
             except (EntryNotFoundError, RepositoryNotFoundError):
                 return {}
             except Exception as exc:
-                if "404" in _short(exc):
-                    return {}
-                raise NetworkError(f"reading stats.json from {self.repo} failed: {_short(exc)}") from None
+                raise NetworkError(f"reading stats.json from {self.repo} failed: {_short(exc)}; "
+                                   "nothing was published") from None
             try:
                 with open(path, encoding="utf-8") as f:
-                    return json.load(f).get("datasets", {})
-            except (ValueError, OSError):
-                return {}
+                    datasets = json.load(f).get("datasets", {})
+                if not isinstance(datasets, dict):
+                    raise ValueError("'datasets' is not an object")
+                return datasets
+            except (ValueError, OSError, AttributeError) as exc:
+                raise PmdError(f"stats.json in {self.repo} cannot be read ({exc}); fix it by hand before "
+                               "publishing, or the card would lose the datasets it lists") from None
 
     def plan(self, desired: dict[str, bytes], folders: str | list[str]) -> Plan:
         folders = [folders] if isinstance(folders, str) else list(folders)
-        parent = self.head()
+        parent = self.head() if self._snapshot is _UNSET else self._snapshot
         current = {} if parent is None else self._listing(folders)
 
         def digest(path: str, data: bytes) -> str:

@@ -87,6 +87,12 @@ def publish_group(store: QueueStore, settings: Settings, target: PublishTarget, 
         if sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
             raise StateError(f"submission {sub['id']} is {sub['status']}: only approved submissions are published")
     bundles = [build_bundle(store, sid) for sid in ids]
+    with target.transaction():  # read, plan and commit on one state of the target (lock or compare-and-swap)
+        return _publish_bundles(store, settings, target, subs, bundles, dry_run=dry_run)
+
+
+def _publish_bundles(store: QueueStore, settings: Settings, target: PublishTarget, subs: list[dict],
+                     bundles: list, *, dry_run: bool) -> list[PublishResult]:
     datasets = {**target.remote_datasets(), **_local_datasets(store, target.label)}
     datasets.update({b.folder: b.stats for b in bundles})
     desired: dict[str, bytes] = {}

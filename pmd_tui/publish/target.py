@@ -5,6 +5,7 @@ layout (``local.py``: the demo, offline use, a mirror). The publishing service o
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from typing import Callable, Protocol, runtime_checkable
 
 from pmd_tui.publish.plan import Plan
@@ -19,6 +20,9 @@ class PublishTarget(Protocol):
 
     def check_access(self) -> None:
         """Raise a one-line PmdError when nothing could be written (before any upload starts)."""
+
+    def transaction(self) -> AbstractContextManager:
+        """Read, plan and commit inside it on one state of the target (a lock, or compare-and-swap)."""
 
     def remote_datasets(self) -> dict[str, dict]:
         """{folder: stats} of the datasets the target already holds (from its ``stats.json``)."""

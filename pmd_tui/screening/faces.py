@@ -17,22 +17,23 @@ MAX_SIDE = 640  # YuNet is trained for faces of 10-300 px; larger inputs only co
 _WARM: WarmCache["FaceDetector"] = WarmCache()
 
 
-def resolve_weights(spec: str) -> Path:
+def resolve_weights(spec: str, what: str = "face detector", key: str = "face_model") -> Path:
+    """A local .onnx path, or REPO/FILE.onnx from the Hugging Face Hub (its cache when offline)."""
     path = Path(spec).expanduser()
     if path.is_file():
         return path
     parts = spec.split("/")
     if len(parts) < 3 or not spec.endswith(".onnx"):
-        raise ModelError(f"face detector {spec!r}: not a file, and not REPO/FILE.onnx on the Hugging Face Hub")
+        raise ModelError(f"{what} {spec!r}: not a file, and not REPO/FILE.onnx on the Hugging Face Hub")
     from huggingface_hub import hf_hub_download
 
     repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
     try:
         return Path(hf_hub_download(repo, filename))
     except Exception as exc:
-        raise ModelError(f"face detector weights {spec} are not in the local Hugging Face cache and cannot be "
+        raise ModelError(f"{what} weights {spec} are not in the local Hugging Face cache and cannot be "
                          f"downloaded here ({type(exc).__name__}); run `hf download {repo} {filename}` where the "
-                         "Hub is reachable, or set face_model to a local .onnx file") from None
+                         f"Hub is reachable, or set {key} to a local .onnx file (or \"off\")") from None
 
 
 @dataclass
@@ -55,8 +56,8 @@ class FaceDetector:
                              f"{str(exc).strip().splitlines()[-1]}") from None
         self._lock = threading.Lock()  # one OpenCV net, used by one thread at a time
 
-    def count(self, image) -> dict:
-        """Faces in one RGB PIL image: their number and the largest face's share of the short side."""
+    def detect(self, image):
+        """(BGR array at most MAX_SIDE, YuNet's rows: x, y, w, h, 5 landmarks, score), largest face first."""
         import cv2
         import numpy as np
 
@@ -67,9 +68,25 @@ class FaceDetector:
             self._net.setInputSize((bgr.shape[1], bgr.shape[0]))
             _, faces = self._net.detect(bgr)
         if faces is None or len(faces) == 0:
-            return {"faces": 0, "largest": 0.0}
-        short = min(bgr.shape[:2])
-        return {"faces": int(len(faces)), "largest": round(float(max(faces[:, 3])) / short, 3)}
+            return bgr, np.zeros((0, 15), np.float32)
+        order = np.lexsort((-faces[:, 14], -faces[:, 2] * faces[:, 3]))  # area, then score
+        return bgr, faces[order]
+
+    @staticmethod
+    def summary(bgr, rows) -> dict:
+        """What the cache keeps: the count, each face's height as a share of the short side (and the largest),
+        and the boxes as fractions of the image's width and height (for drawing on any preview size)."""
+        if len(rows) == 0:
+            return {"faces": 0, "largest": 0.0, "boxes": [], "sizes": []}
+        h, w = bgr.shape[:2]
+        boxes = [[round(float(r[0]) / w, 4), round(float(r[1]) / h, 4), round(float(r[2]) / w, 4),
+                  round(float(r[3]) / h, 4)] for r in rows]
+        sizes = [round(float(r[3]) / min(h, w), 3) for r in rows]
+        return {"faces": int(len(rows)), "largest": max(sizes), "boxes": boxes, "sizes": sizes}
+
+    def count(self, image) -> dict:
+        """Faces in one RGB PIL image: ``summary`` of ``detect``."""
+        return self.summary(*self.detect(image))
 
 
 def load_faces(spec: str) -> FaceDetector:

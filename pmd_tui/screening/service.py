@@ -31,6 +31,10 @@ def model_keys(settings: Settings) -> dict[str, str]:
         keys["nsfw"] = f"nsfw:{settings.nsfw_model}"
     if enabled(settings.face_model):
         keys["faces"] = f"faces:{settings.face_model}"
+        if enabled(settings.face_recognizer):  # SFace aligns on the detector's landmarks
+            from pmd_tui.screening.identity import identity_key
+
+            keys["identity"] = identity_key(settings.face_recognizer, settings.face_model)
     return keys
 
 
@@ -59,23 +63,33 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
         known = store.model_results(wanted, key)
         todo[kind] = [h for h in wanted if h not in known]
         report.cached += len(known)
-    hashes = sorted(set(todo.get("nsfw", [])) | set(todo.get("faces", [])))
+    if todo.get("identity"):  # embeddings deleted on request are not computed again
+        forgotten = store.identity_forgotten(ids)
+        if forgotten:
+            allowed = store.staged_images([i for i in ids if i not in forgotten])
+            todo["identity"] = [h for h in todo["identity"] if h in allowed]
+    hashes = sorted(set(todo.get("nsfw", [])) | set(todo.get("faces", [])) | set(todo.get("identity", [])))
     if not hashes:
         return report
-    nsfw = faces = None
+    nsfw = faces = recognizer = None
     if todo.get("nsfw"):
         from pmd_tui.screening.nsfw import load_nsfw
 
         if progress:
             progress(0, len(hashes), f"loading {settings.nsfw_model}")
         nsfw = load_nsfw(settings.nsfw_model, device)
-    if todo.get("faces"):
+    if todo.get("faces") or todo.get("identity"):
         from pmd_tui.screening.faces import load_faces
 
         faces = load_faces(settings.face_model)
+    if todo.get("identity"):
+        from pmd_tui.screening.identity import load_recognizer
+
+        recognizer = load_recognizer(settings.face_recognizer)
     size = batch_size or (32 if nsfw is not None and nsfw.device == "cuda" else 8)
     backoff = BatchBackoff(size, nsfw.device) if nsfw is not None else None
     need_nsfw, need_faces = set(todo.get("nsfw", [])), set(todo.get("faces", []))
+    need_identity = set(todo.get("identity", []))
 
     def decode(h):
         image = try_load_rgb(wanted[h], 768)
@@ -98,17 +112,37 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
                 except Exception as exc:
                     raise PmdError(f"the SFW classifier failed: {str(exc).strip().splitlines()[0]}") from None
                 store.put_model_results({h: {"score": s} for (h, _), s in zip(nsfw_items, scores)}, keys["nsfw"])
-            face_items = [(h, im) for h, im in good if h in need_faces]
+            face_items = [(h, im) for h, im in good if h in need_faces or h in need_identity]
             if face_items:
-                store.put_model_results({h: faces.count(im) for h, im in face_items}, keys["faces"])
+                _faces_and_identities(face_items, faces, recognizer, need_faces, need_identity, store, keys)
             report.screened += len(good)
             if progress:
                 progress(min(start + size, len(hashes)), len(hashes), "screening images")
     return report
 
 
+def _faces_and_identities(items, detector, recognizer, need_faces, need_identity, store, keys) -> None:
+    """One detection per image serves both caches; every face crop of the batch is embedded in one pass."""
+    counts, records, crops = {}, {}, []
+    for h, im in items:
+        bgr, rows = detector.detect(im)
+        if h in need_faces:
+            counts[h] = detector.summary(bgr, rows)
+        if h in need_identity:
+            records[h] = recognizer.faces(bgr, rows)
+            crops += [f.pop("crop") for f in records[h]]
+    embeddings = iter(recognizer.embed(crops)) if crops else iter(())
+    for faces in records.values():
+        for f in faces:
+            f["embedding"] = next(embeddings)
+    store.put_model_results(counts, keys["faces"])
+    if records:
+        store.put_model_results({h: {"faces": faces} for h, faces in records.items()}, keys["identity"])
+
+
 def results_for(store: QueueStore, settings: Settings, files: list[dict]) -> dict[str, dict]:
-    """image name -> {"nsfw": {...}, "faces": {...}} for what has been screened (empty dict: not yet)."""
+    """image name -> {"nsfw": {...}, "faces": {...}, "identity": {...}} for what has been screened (empty dict:
+    not yet). The identity records hold embeddings: for the rules and the review screen, never for output."""
     images = [f for f in files if f["kind"] == "image" and f["sha256"]]
     per_kind = {kind: store.model_results({f["sha256"] for f in images}, key)
                 for kind, key in model_keys(settings).items()}

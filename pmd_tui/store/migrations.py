@@ -135,6 +135,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX scores_submission ON scores(submission_id, id);
     """,
+    # 6: who is in a likeness set: the maintainer's word on a person matched in another dataset, and when a
+    # submission's face-identity embeddings were deleted on request (they are not computed again)
+    """
+    ALTER TABLE submissions ADD COLUMN published_person_attestation TEXT;
+    ALTER TABLE submissions ADD COLUMN identity_forgotten_at TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

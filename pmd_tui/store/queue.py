@@ -17,14 +17,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import sqlite_utils
-
 from pmd_tui import paths
 from pmd_tui.errors import InputError, StateError, StoreError, describe_os_error
 from pmd_tui.store.benchmark import BenchmarkRecords
 from pmd_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from pmd_tui.store.states import Status, ensure_transition
 from pmd_tui.store.vocabulary import SEVERITY, CONCEPT_TYPES, LIKENESS_CHOICES, severity_rank, severity_rank_sql  # noqa: F401 (SEVERITY: imported from here)
+
+
+def _import_sqlite_utils():
+    """sqlite-utils imports pandas when it is installed, only to map ``pandas.Timestamp`` columns (never used
+    here); that was about a second of every start-up. Import it with pandas hidden; pandas stays importable."""
+    import sys
+
+    if "pandas" in sys.modules:
+        import sqlite_utils
+        return sqlite_utils
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+    finally:
+        del sys.modules["pandas"]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 EDITABLE_FIELDS = (
     "name",
@@ -175,6 +192,19 @@ class QueueStore(BenchmarkRecords):
             (submission_id, now(), actor, action, json.dumps(detail, ensure_ascii=False) if detail else None),
         )
 
+    def task_events(self, limit: int = 500) -> list[dict]:
+        """The latest background-task outcomes (events without a submission, action ``task-*``), oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM events WHERE submission_id IS NULL AND action LIKE 'task-%' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        out = []
+        for row in reversed(rows):
+            d = dict(row)
+            d["detail"] = json.loads(d["detail"]) if d["detail"] else {}
+            out.append(d)
+        return out
+
     def events(self, submission_id: int | None = None) -> list[dict]:
         if submission_id is None:
             rows = self.conn.execute("SELECT * FROM events ORDER BY id")
@@ -314,7 +344,7 @@ class QueueStore(BenchmarkRecords):
         return self.get(submission_id)
 
     def attest(self, submission_id: int, *, actor: str, likeness: str | None = None,
-               artist_ok: bool | None = None) -> None:
+               artist_ok: bool | None = None, same_person_ok: bool | None = None) -> None:
         """Record the maintainer's word on the rules a program cannot settle (consent, opt-out)."""
         if likeness is not None and likeness not in LIKENESS_CHOICES:
             raise InputError(f"likeness must be one of {', '.join(LIKENESS_CHOICES)}")
@@ -325,6 +355,8 @@ class QueueStore(BenchmarkRecords):
                 changes["likeness_attestation"] = likeness
             if artist_ok is not None:
                 changes["artist_attestation"] = "artist-has-not-objected" if artist_ok else None
+            if same_person_ok is not None:
+                changes["published_person_attestation"] = "may-be-in-this-set" if same_person_ok else None
             if changes:
                 self.db["submissions"].update(submission_id, {**changes, "updated_at": now()})
                 self.log(submission_id, "attested", actor, **changes)
@@ -488,7 +520,7 @@ class QueueStore(BenchmarkRecords):
 
     EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested",
                     "images-excluded", "images-restored", "images-fixed", "fix-undone",
-                    "split-changed", "benchmark-edited")
+                    "split-changed", "benchmark-edited", "identity-forgotten")
 
     def changed_since_check(self, submission_id: int) -> bool:
         """True when captions, metadata or attestations changed after the latest check."""
@@ -543,8 +575,55 @@ class QueueStore(BenchmarkRecords):
         """Cached results of one model (``kind:model-id``) for these content hashes."""
         return self._json_by_hash("model_results", "model", model, hashes)
 
+    def model_result_hashes(self, hashes: Iterable[str], model: str) -> set[str]:
+        """Which of these hashes have a cached result of ``model`` (without reading the results)."""
+        hashes = list(set(hashes))
+        out: set[str] = set()
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            q = f"SELECT sha256 FROM model_results WHERE model = ? AND sha256 IN ({','.join('?' * len(chunk))})"
+            out.update(r[0] for r in self.conn.execute(q, [model, *chunk]))
+        return out
+
     def put_model_results(self, items: dict[str, dict], model: str) -> None:
         self._put_json_by_hash("model_results", "model", model, items)
+
+    # -- face identities (biometric: local only) -------------------------------------------------
+    IDENTITY_PREFIX = "identity:"
+
+    def forget_identity(self, submission_id: int, *, actor: str) -> int:
+        """Delete the face-identity embeddings of a submission's images and keep them from being computed
+        again; returns how many cached image records were deleted. The audit event holds only the count."""
+        with self.transaction():
+            self.get(submission_id)
+            hashes = sorted({f["sha256"] for f in self.files(submission_id, "image") if f["sha256"]})
+            deleted = 0
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i : i + 500]
+                deleted += self.conn.execute(
+                    f"DELETE FROM model_results WHERE model LIKE ? AND sha256 IN ({','.join('?' * len(chunk))})",
+                    [self.IDENTITY_PREFIX + "%", *chunk]).rowcount
+            self.conn.execute("UPDATE submissions SET identity_forgotten_at = ?, updated_at = ? WHERE id = ?",
+                              (now(), now(), submission_id))
+            self.log(submission_id, "identity-forgotten", actor, records=deleted)
+        return deleted
+
+    def identity_forgotten(self, ids: Iterable[int]) -> set[int]:
+        ids = list(ids)
+        if not ids:
+            return set()
+        q = f"SELECT id FROM submissions WHERE identity_forgotten_at IS NOT NULL AND id IN ({','.join('?' * len(ids))})"
+        return {r[0] for r in self.conn.execute(q, ids)}
+
+    def decided_images(self, exclude: int, statuses: Iterable[str] = ("approved", "published")) -> list[dict]:
+        """Images of other submissions in these states, with the submission's id, name, submitter and status."""
+        statuses = list(statuses)
+        q = f"""SELECT s.id AS submission_id, s.name AS dataset, s.submitter, s.status, f.name, f.sha256
+                FROM files f JOIN submissions s ON s.id = f.submission_id
+                WHERE f.kind = 'image' AND f.sha256 IS NOT NULL AND NOT f.excluded AND s.id != ?
+                  AND s.status IN ({','.join('?' * len(statuses))}) AND s.identity_forgotten_at IS NULL
+                ORDER BY s.id, f.position"""
+        return [dict(r) for r in self.conn.execute(q, [exclude, *statuses])]
 
     def staged_images(self, ids: Iterable[int]) -> dict[str, Path]:
         """sha256 -> a staged file with that content, for the images of these submissions (each hash once)."""

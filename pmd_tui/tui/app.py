@@ -11,8 +11,8 @@ from textual.message import Message
 from textual.screen import Screen
 
 from pmd_tui.config import Settings
-from pmd_tui.jobs import CancelToken, FailedReport, Job, run_job
-from pmd_tui.store import QueueStore
+from pmd_tui.jobs import CancelToken, FailedReport, Job, JobReport, run_job
+from pmd_tui.store import QueueStore, Status
 
 
 class TaskProgress(Message):
@@ -24,9 +24,51 @@ class TaskProgress(Message):
 
 
 class TaskFinished(Message):
-    def __init__(self, label: str, summary: str, ok: bool) -> None:
+    def __init__(self, label: str, summary: str, ok: bool, cancelled: bool = False) -> None:
         super().__init__()
-        self.label, self.summary, self.ok = label, summary, ok
+        self.label, self.summary, self.ok, self.cancelled = label, summary, ok, cancelled
+
+    @property
+    def outcome(self) -> str:
+        """done, cancelled or failed (the task log's words)."""
+        return "cancelled" if self.cancelled else ("done" if self.ok else "failed")
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with the real stderr, once (on the UI thread, briefly).
+
+    The tracker hands ``sys.stderr``'s descriptor to its process; while Textual runs, sys.stderr is a capture
+    without one (-1), and the first process pool in a task (image analysis) failed with "bad value(s) in
+    fds_to_keep" in a real terminal.
+    """
+    import sys
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    if getattr(tracker, "_fd", None) is not None or sys.__stderr__ is None:
+        return
+    saved = sys.stderr
+    try:
+        sys.stderr = sys.__stderr__
+        tracker.ensure_running()
+    except Exception:  # the task then reports whatever goes wrong
+        pass
+    finally:
+        sys.stderr = saved
+
+
+def _declared_here(node, binding: Binding) -> bool:
+    """True for a binding that pmd-tui's own classes declare (not one Textual's widgets bring along)."""
+    for cls in type(node).__mro__:
+        if cls.__module__.startswith("pmd_tui"):
+            for b in cls.__dict__.get("BINDINGS", ()):
+                if isinstance(b, Binding) and b.action == binding.action and b.description == binding.description:
+                    return True
+    return False
+
+
+class QueueChanged(Message):
+    """Sent from worker threads when submissions were added (the queue screen shows them)."""
 
 
 class PmdApp(App):
@@ -37,32 +79,128 @@ class PmdApp(App):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("x", "cancel_task", "Cancel task", show=False),
+        Binding("l", "task_log", "Task log", show=False),
+        Binding("k", "dismiss_error", "Dismiss error", show=False),
     ]
+    # Screens lay themselves out by these classes (see app.tcss): 80x24 over SSH up to wide desktops.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (140, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     def __init__(self, store: QueueStore, settings: Settings, *, image_cls=None, demo: bool = False,
-                 publish_to: str | None = None):
+                 publish_to: str | None = None, build_demo_in=None, exit_signals: tuple = ()):
+        """``build_demo_in``: a folder to fill the (empty) demo queue from, in the background, once the queue
+        shows. ``exit_signals``: signals (SIGTERM, SIGHUP) that end the app cleanly, like ctrl+q."""
         super().__init__()
+        self.build_demo_in = build_demo_in
+        self.exit_signals = exit_signals
         self.publish_target = publish_to
         self.store = store
         self.settings = settings
         self.image_cls = image_cls
         self.demo = demo
         self.task_state: tuple[str, int, int | None] | None = None
+        from pmd_tui.tasklog import TaskLog
+
+        self.task_log = TaskLog(store, settings.actor)
+        self.last_error: dict | None = None  # stays in the status line until dismissed (k)
+        self.last_outcome: dict | None = None
         self._cancel = CancelToken()
         if demo:
             self.sub_title = "DEMO queue (throw-away)"
 
-    def notify(self, message, *, title: str = "", severity="information", timeout=None, markup: bool = False) -> None:
-        """Notifications often quote submission names: never parse them as markup, show controls visibly."""
+    def notify(self, message, *, title: str = "", severity="information", timeout=None, markup: bool = False,
+               logged: bool = False) -> None:
+        """Notifications often quote submission names: never parse them as markup, show controls visibly.
+
+        An error also stays in the status line until dismissed, and goes to the task log (unless ``logged``).
+        """
         from pmd_tui.tui.literal import visible
 
         text = message.plain if hasattr(message, "plain") else str(message)
+        if severity == "error":
+            if not logged:
+                self.task_log.append(title or "action", "failed", text)
+            self.last_error = {"kind": title, "message": text}
+            self._update_status()
         super().notify(visible(text), title=visible(title), severity=severity, timeout=timeout, markup=markup)
+
+    # -- the status line and the task log ---------------------------------------------------------
+    def _update_status(self) -> None:
+        from pmd_tui.tui.widgets import StatusLine
+
+        lines = [line for screen in self.screen_stack for line in screen.query(StatusLine)]
+        for line in lines:
+            line.show(self.last_error, self.last_outcome)
+
+    def action_dismiss_error(self) -> None:
+        if self.last_error is not None:
+            self.last_error = None
+            self._update_status()
+
+    def action_task_log(self) -> None:
+        from pmd_tui.tui.screens.tasklog import TaskLogScreen
+
+        if isinstance(self.screen, TaskLogScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(TaskLogScreen())
+
+    def record_outcome(self, kind: str, outcome: str, message: str) -> None:
+        """Log a background task's outcome, show it in the status line and (briefly) as a toast."""
+        self.task_log.append(kind, outcome, message)
+        self.last_outcome = {"kind": kind, "outcome": outcome, "message": message}
+        if outcome == "failed":
+            self.notify(message, title=kind, severity="error", timeout=10, logged=True)
+        else:
+            self.notify(message, title=kind, severity="information" if outcome == "done" else "warning",
+                        timeout=6 if "\n" not in message else 30)
+        self._update_status()
 
     def on_mount(self) -> None:
         from pmd_tui.tui.screens.queue import QueueScreen
 
         self.push_screen(QueueScreen())
+        if self.exit_signals:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            for sig in self.exit_signals:
+                loop.add_signal_handler(sig, self._exit_on_signal, sig)
+        if self.build_demo_in is not None:
+            self.call_after_refresh(self.build_demo)
+
+    def _exit_on_signal(self, signum: int) -> None:
+        self._cancel.set()
+        self.exit(return_code=128 + signum)
+
+    def on_unmount(self) -> None:
+        self._cancel.set()  # a running task stops at its next step instead of holding the exit
+
+    def build_demo(self) -> None:
+        """Fill the demo queue in the background; the queue shows each submission as soon as it is done."""
+        from pmd_tui.demo import build_demo_queue
+
+        def job(progress, cancel) -> str:
+            def added(done: int, total: int, name: str) -> None:
+                progress(done, total, f"added {name}")
+                self.post_message(QueueChanged())
+
+            ids = build_demo_queue(self.store, self.settings, self.build_demo_in, progress=added, cancel=cancel)
+            return JobReport(text=f"the demo queue holds {len(ids)} sample submissions: try enter, c, a, r, g, ? and l",
+                             cancelled=cancel.is_set())
+
+        self.start_task("demo queue", job)
+
+    def on_queue_changed(self, _message: QueueChanged) -> None:
+        from pmd_tui.tui.screens.queue import QueueScreen
+
+        if isinstance(self.screen, QueueScreen):
+            self.screen.refresh_data()
+
+    def _refresh_screen(self) -> None:
+        refresh = getattr(self.screen, "refresh_data", None)
+        if refresh:
+            refresh()
 
     # -- commands and help ------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -81,12 +219,14 @@ class PmdApp(App):
 
     @staticmethod
     def described_bindings(screen: Screen) -> list[tuple[object, Binding]]:
-        """(node, binding) for every active binding that has a description, screen's first."""
+        """(node, binding) for every active binding that has a description: the screen's own keys first,
+        then the app's, then the built-in keys of the focused widget."""
         out = []
         for active in screen.active_bindings.values():
             if active.binding.description:
                 out.append((active.node, active.binding))
-        return out
+        rank = {id(screen): 0, id(screen.app): 1}
+        return sorted(out, key=lambda nb: (not _declared_here(*nb), rank.get(id(nb[0]), 2)))
 
     def action_help(self) -> None:
         from pmd_tui.tui.screens.help import HelpScreen
@@ -107,16 +247,13 @@ class PmdApp(App):
     def on_task_finished(self, message: TaskFinished) -> None:
         self.task_state = None
         self._update_bars()
-        self.notify(message.summary, title=message.label, severity="information" if message.ok else "error",
-                    timeout=6 if "\n" not in message.summary else 30)
-        refresh = getattr(self.screen, "refresh_data", None)
-        if refresh:
-            refresh()
+        self.record_outcome(message.label, message.outcome, message.summary)
+        self._refresh_screen()
 
     def _update_bars(self) -> None:
         from pmd_tui.tui.widgets import TaskBar
 
-        for bar in self.screen.query(TaskBar):
+        for bar in (bar for screen in self.screen_stack for bar in screen.query(TaskBar)):
             bar.show(self.task_state)
 
     def action_cancel_task(self) -> None:
@@ -133,6 +270,7 @@ class PmdApp(App):
         self._cancel = CancelToken()
         self.task_state = (label, 0, None)
         self._update_bars()
+        _start_resource_tracker()
         self._run_task(label, job, self._cancel)
 
     start_task = run_job  # the name screens used before the job contract
@@ -148,12 +286,37 @@ class PmdApp(App):
             report = FailedReport(text=f"{type(exc).__name__}: {exc}")
         finally:
             self.store.close()  # this thread's connection
-        self.post_message(TaskFinished(label, report.summary(), report.ok))
+        self.post_message(TaskFinished(label, report.summary(), report.ok,
+                                       cancelled=report.cancelled or cancel.is_set()))
 
     def check_submissions(self, ids: list[int]) -> None:
         from pmd_tui.checks.engine import check_job
 
-        self.run_job("checks", check_job(self.store, self.settings, ids))
+        def job(progress, cancel) -> JobReport:
+            """An approved submission is judged again: it stays approved unless a blocking finding appeared
+            that its approval did not override (then it goes back to checked); either way the summary says so."""
+            from pmd_tui.decisions import rejudge_after_edit
+
+            approved = {sid: self.store.get(sid)["name"] for sid in ids
+                        if self.store.get(sid)["status"] == Status.APPROVED}
+            rest = [sid for sid in ids if sid not in approved]
+            lines, cancelled = [], False
+            if rest:
+                report = run_job(check_job(self.store, self.settings, rest), progress, cancel)
+                if not report.ok:
+                    return report
+                lines.append(report.summary())
+                cancelled = report.cancelled
+            for sid, name in approved.items():
+                if cancel.is_set():
+                    cancelled = True
+                    break
+                said = rejudge_after_edit(self.store, self.settings, sid, actor=self.settings.actor,
+                                          what="a new check")
+                lines.append(said or f"#{sid} {name} stays approved: the checks found nothing new that blocks it")
+            return JobReport(text="\n".join(lines), cancelled=cancelled)
+
+        self.run_job("checks", job)
 
     def screen_submissions(self, ids: list[int]) -> None:
         """The SFW classifier and the face detector on new images, then the checks (background)."""
@@ -183,9 +346,10 @@ class PmdApp(App):
         finally:
             self.store.close()
         if warning:
-            self.call_from_thread(self.notify, warning, severity="warning", timeout=8)
+            self.call_from_thread(self.record_outcome, "issue comment", "failed", warning)
         else:
-            self.call_from_thread(self.notify, f"commented on the issue of #{submission_id}", timeout=3)
+            self.call_from_thread(self.record_outcome, "issue comment", "done",
+                                  f"commented on the issue of #{submission_id}")
 
     def sync_github(self) -> None:
         repo = self.settings.github_repo

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pmd_tui.checks.model import CheckContext, finding, names, plural
+from pmd_tui.checks.neardup import HashIndex, find_near_duplicates
 from pmd_tui.checks.rules.upscale import verdict
 
 RULES = (
@@ -91,30 +92,28 @@ def check(ctx: CheckContext) -> list[dict]:
     exact = {n for g in dupes for n in g}
     hashes = [(n, int(a["phash"], 16)) for n, a in ctx.analyses.items()
               if a.get("ok") and a.get("phash") and n not in exact]
-    pairs = []
-    for i in range(len(hashes)):
-        hi = hashes[i][1]
-        for j in range(i + 1, len(hashes)):
-            d = (hi ^ hashes[j][1]).bit_count()
-            if d <= NEAR_DUPLICATE_BITS:
-                pairs.append((hashes[i][0], hashes[j][0], d))
-    out.append(
-        finding("images.near-duplicate", "warn", f"{plural(len(pairs), 'pair')} of near-identical images "
-                f"(resized or re-encoded copies): " + "; ".join(f"{a} ~ {b}" for a, b, _ in pairs[:3]),
-                [n for a, b, _ in pairs for n in (a, b)], pairs=[list(p) for p in pairs])
-        if pairs else finding("images.near-duplicate", "pass", "no near-identical images")
-    )
+    near = find_near_duplicates(hashes, NEAR_DUPLICATE_BITS)
+    if near.pair_count:
+        count = f"{'at least ' if near.truncated else ''}{plural(near.pair_count, 'pair')}"
+        groups = f" in {plural(near.group_count, 'group')}" if near.group_count > 1 else ""
+        out.append(finding("images.near-duplicate", "warn", f"{count} of near-identical images{groups} "
+                           f"(resized or re-encoded copies): " + "; ".join(f"{a} ~ {b}" for a, b, _ in near.pairs[:3]),
+                           near.files, pairs=[list(p) for p in near.pairs], pair_count=near.pair_count,
+                           groups=near.groups, group_count=near.group_count, truncated=near.truncated))
+    else:
+        out.append(finding("images.near-duplicate", "pass", "no near-identical images"))
 
     published_sha = {p["sha256"]: p for p in ctx.published if p.get("sha256")}
-    published_ph = [(p, int(p["phash"], 16)) for p in ctx.published if p.get("phash")]
+    published_ph = [p for p in ctx.published if p.get("phash")]
+    index = HashIndex([int(p["phash"], 16) for p in published_ph], NEAR_DUPLICATE_BITS) if published_ph else None
     hits = {}
     for f in ctx.images:
         p = published_sha.get(f["sha256"])
-        if p is None:
+        if p is None and index is not None:
             a = ctx.analyses.get(f["name"], {})
             if a.get("phash"):
-                h = int(a["phash"], 16)
-                p = next((q for q, qh in published_ph if (h ^ qh).bit_count() <= NEAR_DUPLICATE_BITS), None)
+                js, _ds, _work = index.near(int(a["phash"], 16))
+                p = published_ph[int(js.min())] if len(js) else None
         if p is not None:
             hits[f["name"]] = f"{p['dataset']}/{p['name']}"
     if hits:

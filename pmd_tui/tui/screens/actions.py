@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.binding import Binding
 
 from pmd_tui.decisions import approve, blocking_findings, reject
@@ -18,10 +20,15 @@ ACTION_BINDINGS = [
     Binding("t", "attest", "Attest consent"),
     Binding("m", "metadata", "Edit metadata", show=False),
     Binding("g", "caption", "Caption (Florence-2)"),
-    Binding("M", "screen", "Screen with models (SFW, faces)", show=False),
+    Binding("M", "screen", "Screen with models (SFW, faces, identities)", show=False),
     Binding("p", "publish", "Publish"),
     Binding("d", "publish_dry_run", "Publish dry run", show=False),
 ]
+
+
+def footer_only(bindings: list[Binding], *keys: str) -> list[Binding]:
+    """``bindings`` with only ``keys`` shown in the footer (every one stays in help and the palette)."""
+    return [replace(b, show=b.key in keys) for b in bindings]
 
 
 class SubmissionActions:
@@ -65,8 +72,16 @@ class SubmissionActions:
             return
         store, settings = self.app.store, self.app.settings
         sub = store.get(sid)
-        if sub["status"] == Status.NEW:
-            self.app.notify("run the checks first (c)", severity="warning")
+        said = {
+            Status.NEW: f"#{sid} has not been checked yet: run the checks first (c)",
+            Status.APPROVED: f"#{sid} {sub['name']} is already approved",
+            Status.PUBLISHED: f"#{sid} {sub['name']} is already approved and published",
+            Status.REJECTED: f"#{sid} {sub['name']} is rejected ({sub['status_reason'] or 'no reason given'}); "
+                             "check it again (c) to re-open it before approving",
+        }.get(sub["status"])
+        if said:
+            self.app.notify(said, severity="information" if sub["status"] in (Status.APPROVED, Status.PUBLISHED)
+                            else "warning")
             return
         blockers = blocking_findings(store, sid)
 
@@ -122,7 +137,7 @@ class SubmissionActions:
             if result is None:
                 return
             if self._guard(store.attest, sid, actor=self.app.settings.actor, likeness=result["likeness"],
-                           artist_ok=result["artist_ok"]):
+                           artist_ok=result["artist_ok"], same_person_ok=result.get("same_person_ok")):
                 self.app.notify(f"attestation recorded for #{sid}")
                 if store.get(sid)["status"] in (Status.NEW, Status.CHECKED):
                     self.app.check_submissions([sid])

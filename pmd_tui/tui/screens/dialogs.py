@@ -181,6 +181,8 @@ class AttestDialog(FormDialog):
                     yield RadioButton(label, value=current == choice, name=choice)
             yield Checkbox("Rule 3: the artist has not objected to training on their work",
                            value=bool(self.submission.get("artist_attestation")), id="artist")
+            yield Checkbox("Rule 2: the person also in another submitter's dataset may be in this one",
+                           value=bool(self.submission.get("published_person_attestation")), id="same-person")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save (ctrl+s)", id="ok", variant="primary")
@@ -188,7 +190,8 @@ class AttestDialog(FormDialog):
     def action_save(self) -> None:
         pressed = self.query_one("#likeness", RadioSet).pressed_button
         self.dismiss({"likeness": pressed.name if pressed else None,
-                      "artist_ok": self.query_one("#artist", Checkbox).value})
+                      "artist_ok": self.query_one("#artist", Checkbox).value,
+                      "same_person_ok": self.query_one("#same-person", Checkbox).value})
 
 
 class CaptionDialog(FormDialog):

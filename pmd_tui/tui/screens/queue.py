@@ -11,9 +11,9 @@ from textual.widgets import DataTable, Footer, Header, Input, Label
 
 from pmd_tui.store import Status
 from pmd_tui.tui.literal import literal
-from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
+from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions, footer_only
 from pmd_tui.tui.screens.dialogs import ConfirmDialog
-from pmd_tui.tui.widgets import FINDING_STYLE, STATUS_STYLE, TaskBar
+from pmd_tui.tui.widgets import FINDING_STYLE, STATUS_STYLE, Column, FittedTable, StatusLine, TaskBar
 
 STATUSES = (None, *(s.value for s in Status))
 
@@ -23,14 +23,25 @@ class QueueScreen(SubmissionActions, Screen):
         Binding("enter", "open", "Review", show=True),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("f", "next_status", "Status filter"),
+        *footer_only(ACTION_BINDINGS, "c", "a", "r"),
         Binding("s", "stats", "Statistics"),
         Binding("G", "sync_github", "Sync GitHub issues"),
         Binding("C", "check_all", "Check all new"),
         Binding("P", "publish_all", "Publish all approved"),
-        *ACTION_BINDINGS,
         Binding("R", "refresh", "Refresh", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q", "app.quit", "Quit"),
+    ]
+    # The least kept columns go first on a narrow terminal; name and worst finding grow on a wide one.
+    COLUMNS = [
+        Column("id", "#", 4, keep=60),
+        Column("status", "status", 9, keep=95),
+        Column("name", "name", 14, keep=100, flex=True, max_width=40),
+        Column("images", "images", 6, keep=70),
+        Column("captions", "capt.", 5, keep=65),
+        Column("concept", "concept", 7, keep=30),
+        Column("from", "from", 14, keep=40, flex=True, max_width=24),
+        Column("worst", "worst finding", 22, keep=90, flex=True, max_width=44),
     ]
 
     def __init__(self):
@@ -43,17 +54,14 @@ class QueueScreen(SubmissionActions, Screen):
         with Horizontal(id="filter-row"):
             yield Label("", id="status-tabs")
             yield Input(placeholder="filter by name, submitter, concept, issue  ( / )", id="filter")
-        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(self.COLUMNS, id="queue", cursor_type="row", zebra_stripes=True)
         yield Label("", id="queue-summary")
         yield TaskBar()
+        yield StatusLine()
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, key, width in (("#", "id", 4), ("status", "status", 10), ("name", "name", 30),
-                                  ("images", "images", 6), ("capt.", "captions", 6), ("concept", "concept", 8),
-                                  ("from", "from", 18), ("worst finding", "worst", 30)):
-            table.add_column(label, key=key, width=width)
         self.refresh_data()
         table.focus()
 
@@ -65,9 +73,9 @@ class QueueScreen(SubmissionActions, Screen):
         text = self.query_one("#filter", Input).value.strip() or None
         store = self.app.store
         self.rows = store.summaries(status=self.status_filter, text=text)
-        table = self.query_one(DataTable)
+        table = self.query_one(FittedTable)
         keep = self.current_id()
-        table.clear()
+        rows = []
         for r in self.rows:
             who = r["submitter"] or ""
             if r["issue_number"]:
@@ -77,17 +85,17 @@ class QueueScreen(SubmissionActions, Screen):
                 worst = Text(f"{r['worst_status']} ", style=FINDING_STYLE[r["worst_status"]])
                 worst.append(r["worst_rule"] or "all rules pass", style="")
             captions = Text(str(r["captions"]), style="yellow" if r["captions"] < r["images"] else "")
-            table.add_row(
-                Text(str(r["id"]), justify="right"),
-                Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
-                literal(r["name"]),
-                Text(str(r["images"]), justify="right"),
-                captions,
-                literal(r["concept_type"] or "?"),
-                literal(who),
-                worst,
-                key=str(r["id"]),
-            )
+            rows.append((str(r["id"]), {
+                "id": Text(str(r["id"]), justify="right"),
+                "status": Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+                "name": literal(r["name"]),
+                "images": Text(str(r["images"]), justify="right"),
+                "captions": captions,
+                "concept": literal(r["concept_type"] or "?"),
+                "from": literal(who),
+                "worst": worst,
+            }))
+        table.set_rows(rows)
         if keep is not None and any(r["id"] == keep for r in self.rows):
             table.move_cursor(row=table.get_row_index(str(keep)))
         self._update_labels()
@@ -104,8 +112,7 @@ class QueueScreen(SubmissionActions, Screen):
         for r in self.app.store.summaries():
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         shown = len(self.rows)
-        summary = (f"{shown} shown · " + " · ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES[1:])
-                   + "      ? every key · enter review · ctrl+p commands")
+        summary = f"{shown} shown · " + " · ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES[1:])
         self.query_one("#queue-summary", Label).update(summary)
 
     def current_id(self) -> int | None:

@@ -1,5 +1,10 @@
 """Reviewing one submission: files with finding markers, a large preview, the caption (editable),
-the rule results (selecting one shows its files) and the submission's metadata."""
+the rule results (selecting one shows its files) and the submission's metadata.
+
+The layout follows the terminal (classes set by the app's breakpoints, rules in app.tcss): three columns
+when wide; files over findings beside the preview when medium or narrow (the submission's details then
+behind ``b``); ``z`` gives the whole screen to the preview at any size.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Vertical, VerticalScroll
 from textual.css.scalar import Scalar
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, OptionList, Static, TextArea
@@ -19,26 +24,49 @@ from textual.worker import get_current_worker
 from pmd_tui.imaging.thumbs import thumbnail
 from pmd_tui.store.vocabulary import severity_rank
 from pmd_tui.tui.literal import literal, one_line, visible
-from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions
-from pmd_tui.tui.widgets import FINDING_MARK, FINDING_STYLE, STATUS_STYLE, TaskBar, TextLine
+from pmd_tui.tui.screens.actions import ACTION_BINDINGS, SubmissionActions, footer_only
+from pmd_tui.tui.widgets import (FINDING_MARK, FINDING_STYLE, STATUS_STYLE, Column, FittedTable, StatusLine, TaskBar,
+                                  TextLine)
 
 CACHE_SIZE = 96
+
+
+class PreviewPane(Vertical):
+    """Holds the preview; when the layout gives it another size the image is fitted again."""
+
+    def on_resize(self) -> None:
+        self.screen.preview_resized()
 
 
 class ReviewScreen(SubmissionActions, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("e", "edit_caption", "Edit caption"),
-        Binding("ctrl+s", "save_caption", "Save caption", priority=True),
-        Binding("u", "undo_caption", "Undo caption"),
-        Binding("ctrl+f", "focus_findings", "Findings", key_display="^f"),
+        Binding("z", "zoom", "Zoom preview"),
+        *footer_only(ACTION_BINDINGS, "a", "r", "c", "g", "t", "p"),
+        Binding("ctrl+s", "save_caption", "Save caption", priority=True, show=False),
+        Binding("u", "undo_caption", "Undo caption", show=False),
+        Binding("ctrl+f", "focus_findings", "Findings", key_display="^f", show=False),
+        Binding("b", "side", "Findings or details", show=False),
+        Binding("i", "identity_filter", "Show one person's images (A, B, ...)", show=False),
         # shown in the pane titles rather than the footer, which keeps the decisions in view
         Binding("X", "exclude", "Exclude/restore the image (on a finding: all its images)", show=False),
         Binding("F", "fix", "Fix the selected finding's images, or undo the latest fix", show=False),
         Binding("B", "bulk_captions", "Bulk caption edit with preview (trigger word, replace, tags)", show=False),
         Binding("v", "toggle_validation", "Validation image", show=False),
-        *ACTION_BINDINGS,
+        # with the file list hidden (zoom) the arrows still walk through the files
+        Binding("down", "step(1)", "Next file", show=False),
+        Binding("up", "step(-1)", "Previous file", show=False),
     ]
+    # Files table: the least kept columns go first when the pane is narrow (other features add theirs here).
+    FILE_COLUMNS = [
+        Column("mark", "", 1, keep=100),
+        Column("name", "file", 13, keep=90, flex=True, max_width=40),
+        Column("size", "size", 9, keep=30),
+        Column("src", "caption", 9, keep=50),
+        Column("faces", "faces", 5, keep=20, justify="right"),
+    ]
+    SIDE_MODES = ("both", "findings", "details")
 
     def __init__(self, submission_id: int):
         super().__init__()
@@ -50,38 +78,66 @@ class ReviewScreen(SubmissionActions, Screen):
         self._thumbs: OrderedDict[str, object] = OrderedDict()
         self._shown_file: int | None = None
         self.screening: dict[str, dict] = {}
+        self.side_mode = "both"
+        self.identities = None  # who is where (screening.identity.Identities), from the cached results
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="review-body"):
+        with Container(id="review-body"):
             with Vertical(id="files-pane"):
                 yield Label("files", id="files-title", classes="pane-title")
-                yield DataTable(id="files", cursor_type="row")
+                yield FittedTable(self.FILE_COLUMNS, id="files", cursor_type="row")
             with Vertical(id="center-pane"):
-                with Vertical(id="preview"):
-                    if self.app.image_cls is not None:
-                        yield self.app.image_cls(None, id="preview-image")
+                with PreviewPane(id="preview"):
+                    with Container(id="preview-box"):  # centres the image above its description
+                        if self.app.image_cls is not None:
+                            yield self.app.image_cls(None, id="preview-image")
                     yield TextLine("", id="preview-note")
                 yield TextLine("", id="caption-label", classes="pane-title")
                 yield TextArea("", id="caption", soft_wrap=True, show_line_numbers=False)
             with Vertical(id="side-pane"):
-                yield Label("findings  (enter: files · F: fix)", classes="pane-title")
-                yield OptionList(id="findings")
-                yield Label("submission  (m: edit, t: attest)", classes="pane-title")
-                with VerticalScroll(id="meta-scroll"):
-                    yield Static("", id="meta")
+                with Vertical(id="findings-box"):
+                    yield Label("findings (enter: files, F: fix)", id="findings-title", classes="pane-title")
+                    yield OptionList(id="findings")
+                with Vertical(id="meta-box"):
+                    yield Label("submission · m: edit · t: attest", id="meta-title", classes="pane-title")
+                    with VerticalScroll(id="meta-scroll"):
+                        yield Static("", id="meta")
         yield TaskBar()
+        yield StatusLine()
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#files", DataTable)
-        table.add_column("", key="mark", width=1)
-        table.add_column("file", key="name", width=20)
-        table.add_column("size", key="size", width=9)
-        table.add_column("caption", key="src", width=9)
-        table.add_column("faces", key="faces", width=5)
         self.refresh_data()
         table.focus()
+
+    # -- layout -----------------------------------------------------------------------------------
+    def action_zoom(self) -> None:
+        """The preview takes the whole screen (and back); the arrows keep walking through the files."""
+        zoomed = not self.has_class("-zoom")
+        self.set_class(zoomed, "-zoom")
+        if zoomed:
+            self.set_focus(None)
+        else:
+            self.query_one("#files", DataTable).focus()
+
+    def action_side(self) -> None:
+        """Cycle the side pane: findings and details together, findings only, details only.
+
+        On a narrow screen "both" means findings only (the details would squeeze the file list)."""
+        modes = ("both", "details") if self.has_class("-narrow") else self.SIDE_MODES
+        i = modes.index(self.side_mode) if self.side_mode in modes else 0
+        self.side_mode = modes[(i + 1) % len(modes)]
+        self.set_class(self.side_mode == "findings", "-only-findings")
+        self.set_class(self.side_mode == "details", "-only-details")
+        if self.has_class("-zoom"):
+            self.action_zoom()
+
+    def action_step(self, delta: int) -> None:
+        table = self.query_one("#files", DataTable)
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, (table.cursor_row or 0) + delta)))
 
     # -- data -------------------------------------------------------------------------------------
     def current_id(self) -> int | None:
@@ -97,9 +153,56 @@ class ReviewScreen(SubmissionActions, Screen):
         from pmd_tui.screening.service import results_for
 
         self.screening = results_for(store, self.app.settings, self.files)
+        self._update_identities()
         self._render_findings()
         self._render_files()
         self._render_meta()
+
+    def _update_identities(self) -> None:
+        from pmd_tui.checks.rules.likeness import set_identities
+
+        kept = [f for f in self.files if not f.get("excluded")]  # what the rules see
+        ids = set_identities(self.app.settings, kept, self.screening)
+        if self.identities is None or ids.faces != self.identities.faces:
+            self._thumbs.clear()  # the cached previews carry the old face boxes
+        self.identities = ids
+
+    def _face_cell(self, name: str) -> Text:
+        """The person of the image's main face and how many more faces (A, B+1), else the face count."""
+        from pmd_tui.imaging.annotate import person_colour
+
+        letter = self.identities.main.get(name) if self.identities else None
+        if letter:
+            return Text(self.identities.label(name), style="rgb({},{},{})".format(*person_colour(letter)),
+                        justify="right")
+        faces = self.screening.get(name, {}).get("faces")
+        return Text(str(faces["faces"]) if faces else "·", style="" if faces else "dim", justify="right")
+
+    def _annotated(self, f: dict, im):
+        """The thumbnail with face boxes and person letters drawn on a copy (never on the image itself)."""
+        from pmd_tui.imaging.annotate import draw_faces
+
+        faces = self.identities.faces.get(f["name"]) if self.identities and im is not None else None
+        return draw_faces(im, faces) if faces else im
+
+    def action_identity_filter(self) -> None:
+        """Cycle the file list through the images of each person (A, B, ...), then all images again."""
+        people = self.identities.people if self.identities else []
+        if not people:
+            self.notify("no face identities yet: press M to screen the images", timeout=3)
+            return
+        letters = [p.letter for p in people]
+        current = self.only[0].removeprefix("person ") if self.only and self.only[0].startswith("person ") else None
+        nxt = letters[letters.index(current) + 1] if current in letters and current != letters[-1] else None
+        if current is None:
+            nxt = letters[0]
+        if nxt is None:
+            self.only = None
+        else:
+            self.only = (f"person {nxt}", set(self.identities.images_of(nxt)))
+        self._render_files()
+        if self.visible_files:
+            self.query_one("#files", DataTable).move_cursor(row=0)
 
     def _file_marks(self) -> dict[str, str]:
         marks: dict[str, str] = {}
@@ -112,25 +215,28 @@ class ReviewScreen(SubmissionActions, Screen):
         return marks
 
     def _render_files(self) -> None:
-        table = self.query_one("#files", DataTable)
+        table = self.query_one("#files", FittedTable)
         keep = self.current_file()
         marks = self._file_marks()
         self.visible_files = [f for f in self.files if self.only is None or f["name"] in self.only[1]]
-        table.clear()
+        rows = []
         for f in self.visible_files:
             status = marks.get(f["name"])
+            src = f["caption_source"] or ("empty" if f["caption"] == "" else "none")
             mark = Text(FINDING_MARK[status], style=FINDING_STYLE[status]) if status else Text(" ")
             name = literal(f["name"])
             if f.get("excluded"):
                 mark, name = Text("×", style="dim"), literal(f["name"], style="dim strike")
-            size = f"{f['width']}x{f['height']}" if f["width"] else "?"
-            src = f["caption_source"] or ("empty" if f["caption"] == "" else "none")
-            faces = self.screening.get(f["name"], {}).get("faces")
-            face_cell = Text(str(faces["faces"]) if faces else "·", style="" if faces else "dim", justify="right")
             if f.get("split") == "validation":
                 name = Text.assemble(("val ", "bold magenta"), name)
-            table.add_row(mark, name, size, Text(src, style="dim" if src == "none" else ""), face_cell,
-                          key=str(f["id"]))
+            rows.append((str(f["id"]), {
+                "mark": mark,
+                "name": name,
+                "size": f"{f['width']}x{f['height']}" if f["width"] else "?",
+                "src": Text(src, style="dim" if src == "none" else ""),
+                "faces": self._face_cell(f["name"]),  # count, or who: A (main person), A+1 (one more face)
+            }))
+        table.set_rows(rows)
         title = f"files ({len(self.visible_files)}/{len(self.files)})"
         excluded = sum(1 for f in self.files if f.get("excluded"))
         if excluded:
@@ -269,6 +375,9 @@ class ReviewScreen(SubmissionActions, Screen):
         if "faces" in seen:
             n = seen["faces"]["faces"]
             t.append(f" · {n} face{'' if n == 1 else 's'}", style="dim")
+        letter = self.identities.main.get(f["name"]) if self.identities else None
+        if letter:
+            t.append(f" · person {letter} ({self.identities.similarity.get(f['name'], 0):.2f} to A)", style="dim")
         if "nsfw" in seen:
             score = seen["nsfw"]["score"]
             t.append(f" · NSFW {score:.2f}", style="bold red" if score >= self.app.settings.nsfw_threshold else "dim")
@@ -281,7 +390,7 @@ class ReviewScreen(SubmissionActions, Screen):
         staged = self.app.store.staged_dir(self.sub)
         cache_dir = self.app.store.cache_dir
         if f["sha256"] not in self._thumbs:
-            im = thumbnail(staged / f["name"], f["sha256"] or f["name"], cache_dir)
+            im = self._annotated(f, thumbnail(staged / f["name"], f["sha256"] or f["name"], cache_dir))
             if worker.is_cancelled:
                 return
             self.app.call_from_thread(self._preview_ready, f, im)
@@ -289,7 +398,7 @@ class ReviewScreen(SubmissionActions, Screen):
             if worker.is_cancelled:
                 return
             if other["sha256"] and other["sha256"] not in self._thumbs:
-                im = thumbnail(staged / other["name"], other["sha256"], cache_dir)
+                im = self._annotated(other, thumbnail(staged / other["name"], other["sha256"], cache_dir))
                 if im is not None:
                     self.app.call_from_thread(self._remember, other["sha256"], im)
 
@@ -342,7 +451,7 @@ class ReviewScreen(SubmissionActions, Screen):
         finally:
             del widget.refresh
 
-    def on_resize(self) -> None:
+    def preview_resized(self) -> None:
         if self.app.image_cls is not None:
             widget = self.query_one("#preview-image")
             if widget.image is not None:
@@ -389,11 +498,7 @@ class ReviewScreen(SubmissionActions, Screen):
             self._render_meta()
 
     def _refresh_file_row(self, f: dict) -> None:
-        table = self.query_one("#files", DataTable)
-        try:
-            table.update_cell(str(f["id"]), "src", Text(f["caption_source"] or "none"))
-        except Exception:
-            pass
+        self.query_one("#files", FittedTable).set_cell(str(f["id"]), "src", Text(f["caption_source"] or "none"))
 
     def action_save_caption(self) -> None:
         if not self._save_if_modified():
@@ -446,9 +551,16 @@ class ReviewScreen(SubmissionActions, Screen):
             self.notify("its files are not images (see the message)", timeout=3)
 
     def action_focus_findings(self) -> None:
+        if self.has_class("-zoom"):
+            self.action_zoom()
+        if self.side_mode == "details":
+            self.action_side()
         self.query_one("#findings", OptionList).focus()
 
     def action_back(self) -> None:
+        if self.has_class("-zoom"):
+            self.action_zoom()
+            return
         caption = self.query_one("#caption", TextArea)
         if caption.has_focus:
             self._save_if_modified()
