@@ -14,7 +14,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError, with_config
 
@@ -78,6 +78,9 @@ class Settings:
     dino_model: StrictStr = DEFAULT_DINO_MODEL  # pmd-tui score: subject fidelity, FD/KID features
     clip_model: StrictStr = DEFAULT_CLIP_MODEL  # pmd-tui score: CLIP-I, CLIP-T
     publish_scores: StrictBool = False  # write scores.json beside stats.json when publishing
+    # instruction for JoyCaption / Qwen2.5-VL per concept type; {trigger} is the trigger word
+    caption_prompts: dict[Literal["person", "style", "object", "other"], StrictStr] = field(default_factory=dict)
+    caption_max_words: StrictInt = 55  # captions.too-long: CLIP-based trainers read 75 tokens, about 55 words
 
     @property
     def data_dir(self) -> Path:

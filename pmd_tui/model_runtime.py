@@ -6,7 +6,10 @@ out-of-memory back-off (a batch that does not fit is halved, and the size that f
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Generic, Hashable, TypeVar
 
 from pmd_tui.errors import PmdError
@@ -45,6 +48,93 @@ def pick_dtype(device: str):
     if device == "mps":
         return torch.float16
     return torch.float32
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a model's files come from: a local folder or file, or a Hub id (``local_only``: cache only)."""
+
+    spec: str
+    local: bool
+    local_only: bool
+
+
+PROBE_SECONDS = 1.2
+_REACHABLE: dict[str, tuple[float, bool]] = {}
+
+
+def hub_offline() -> bool:
+    """``HF_HUB_OFFLINE`` as huggingface_hub sees it."""
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def hub_reachable(timeout: float = PROBE_SECONDS) -> bool:
+    """Whether the Hub answers at all within ``timeout`` (remembered for a minute).
+
+    Loading from a Hub id with no network spends tens of seconds in retries before failing; one short
+    probe in a thread (DNS included, which has no timeout of its own) tells at once.
+    """
+    from huggingface_hub import constants
+
+    endpoint = constants.ENDPOINT
+    known = _REACHABLE.get(endpoint)
+    if known and time.monotonic() - known[0] < 60:
+        return known[1]
+    answer: list[bool] = []
+
+    def probe() -> None:
+        import httpx
+
+        try:
+            httpx.head(endpoint, timeout=timeout, follow_redirects=False)
+            answer.append(True)
+        except Exception:
+            answer.append(False)
+
+    thread = threading.Thread(target=probe, name="pmd-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 0.3)
+    ok = bool(answer and answer[0])
+    _REACHABLE[endpoint] = (time.monotonic(), ok)
+    return ok
+
+
+def looks_like_path(spec: str) -> bool:
+    """A Hub id is ``owner/name`` (or a bare name); anything else is meant as a path."""
+    return (spec.startswith(("/", "~", ".")) or "\\" in spec or spec.count("/") > 1 or
+            (len(spec) > 1 and spec[1] == ":"))
+
+
+def locate(spec: str, what: str, *, flag: str, filename: str = "config.json") -> Source:
+    """Resolve a model before any heavy import: a local path that must exist, or a Hub id that must be cached
+    when the Hub cannot be reached. Errors are one line and come at once (no retries)."""
+    path = Path(spec).expanduser()
+    if path.exists():
+        if path.is_dir() and filename and not (path / filename).is_file():
+            raise ModelError(f"the {what} folder {path} has no {filename}: not a saved checkpoint "
+                             "(save_pretrained or `hf download --local-dir` writes one)")
+        return Source(str(path), local=True, local_only=True)
+    if looks_like_path(spec):
+        raise ModelError(f"the {what} {spec} does not exist: no such folder or file "
+                         f"(point {flag} at a checkpoint folder, or give a Hub id like owner/name)")
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = isinstance(try_to_load_from_cache(spec, filename), str)
+    except Exception:  # an id the cache layout cannot hold (invalid characters)
+        raise ModelError(f"the {what} {spec!r} is neither a folder nor a valid Hub id (owner/name)") from None
+    if cached and hub_offline():
+        return Source(spec, local=False, local_only=True)
+    if hub_offline() or not hub_reachable():
+        if cached:
+            return Source(spec, local=False, local_only=True)
+        why = "HF_HUB_OFFLINE is set" if hub_offline() else "the Hugging Face Hub cannot be reached"
+        raise ModelError(f"cannot load the {what} {spec}: it is not in the local Hugging Face cache and {why}; "
+                         f"run `hf download {spec}` where the Hub is reachable, or point {flag} at a checkpoint "
+                         "folder")
+    return Source(spec, local=False, local_only=False)
 
 
 def load_error(model_id: str, exc: Exception, what: str = "captioning model") -> ModelError:

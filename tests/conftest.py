@@ -65,6 +65,24 @@ def tiny_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_joycaption(tmp_path_factory):
+    """A tiny JoyCaption-shaped LLaVA trained here to name an image's colour (cached like tiny_model)."""
+    from tests.model_cache import cached_model
+    from tests.tiny_vlm import build_tiny_joycaption
+
+    return cached_model("tiny-joycaption", build_tiny_joycaption, tmp_path_factory.mktemp("joy") / "tiny-joycaption")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen(tmp_path_factory):
+    """A tiny Qwen2.5-VL trained here to name an image's colour (cached like tiny_model)."""
+    from tests.model_cache import cached_model
+    from tests.tiny_vlm import build_tiny_qwen
+
+    return cached_model("tiny-qwen2.5-vl", build_tiny_qwen, tmp_path_factory.mktemp("qwen") / "tiny-qwen2.5-vl")
+
+
+@pytest.fixture(scope="session")
 def tiny_screeners(tmp_path_factory):
     """(SFW classifier folder, face detector .onnx): tiny models built here, loaded by the real code."""
     from tests.model_cache import cached_model

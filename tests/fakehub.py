@@ -67,6 +67,7 @@ class FakeHub:
         self.retry_after = "1"  # the Retry-After header of an injected 429 (the Hub's commit rate limit)
         self.lock = threading.RLock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.handle_error = lambda *a: None  # a client hanging up is no traceback in a test's stderr
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -47,6 +47,9 @@ class FakeWeb:
         self.requests: list[tuple[str, str, dict]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
+        # a client that hangs up early (a refused or failed download) is not the CLI's traceback: the
+        # server's thread must not print one into the stderr a test is capturing
+        self.server.handle_error = lambda *a: None
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

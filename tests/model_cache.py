@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 HERE = Path(__file__).resolve().parent
-BUILD_CODE = (HERE / "tiny_florence.py", HERE / "tiny_screening.py", Path(__file__).resolve())
+CAPTIONING = HERE.parent / "pmd_tui" / "captioning"
+# the tiny JoyCaption and Qwen2.5-VL learn from prompts built by the production code (base, presets, families)
+BUILD_CODE = (HERE / "tiny_florence.py", HERE / "tiny_screening.py", HERE / "tiny_vlm.py", Path(__file__).resolve(),
+              *(CAPTIONING / f"{m}.py" for m in ("base", "presets", "joycaption", "qwen")))
 
 
 def cache_root() -> Path:

@@ -60,11 +60,14 @@ def test_cli_captions_every_uncaptioned_image_end_to_end(tiny_model, store, sett
         "4_green.jpg": ("written by hand", "submitted"),  # has a caption: left alone
     }
     f = store.files(sid, "image")[0]
-    assert f["caption_detail"] == f"{tiny_model} <DETAILED_CAPTION>"
+    method = f"Florence-2 ({tiny_model.name}, <DETAILED_CAPTION>; preset custom)"  # --model: not a preset's
+    assert f["caption_detail"] == method
     event = next(e for e in store.events(sid) if e["action"] == "caption-generated")
     assert event["detail"]["model"] == str(tiny_model) and event["detail"]["task"] == "detailed"
-    # the method is recorded (mixed: some were written by hand) and goes into the published readme
-    assert store.get(sid)["caption_method"] == "Florence-2"
+    assert event["detail"]["preset"] == "custom" and event["detail"]["num_beams"] is None
+    # the method is recorded and goes into the published readme
+    assert store.get(sid)["caption_method"] == method
+    assert f"method: {method}" in r.stderr
     r = cli("caption", sid, "--model", tiny_model)
     assert r.exit_code == 0 and "every image already has a caption" in r.stderr
 
@@ -76,7 +79,8 @@ def test_overwrite_trigger_and_json_show(tiny_model, store, settings, tmp_path, 
     shown = json.loads(cli("show", sid, "--json").stdout)
     assert [f["caption"] for f in shown["files"] if f["name"].endswith((".jpg", ".png"))] == [
         f"ohwx, a {c} photo" for c in COLOURS]
-    assert store.get(sid)["caption_method"] == "Florence-2"
+    # every caption is now generated: the contributor's method no longer describes any of them
+    assert store.get(sid)["caption_method"] == f"Florence-2 ({tiny_model.name}, <CAPTION>; preset custom)"
     r = cli("caption", sid, "--model", tiny_model, "--overwrite", "--no-trigger")
     assert captions(store, sid)["1_blue.png"] == ("a blue photo", "generated")
 
@@ -115,25 +119,25 @@ def test_cancel_stops_between_batches(tiny_model, store, settings, tmp_path):
 def test_out_of_memory_retries_with_a_smaller_batch(tiny_model, store, settings, tmp_path):
     import torch
 
-    from pmd_tui.captioning.model import Captioner, load_captioner
+    from pmd_tui.captioning.model import load_captioner
     from pmd_tui.captioning.service import caption
 
     real = load_captioner(str(tiny_model), "cpu")
     sizes = []
 
-    class SmallGpu(Captioner):
-        def generate(self, inputs, task, **kw):
-            n = inputs["pixel_values"].shape[0]
+    class SmallGpu(type(real)):
+        def generate(self, inputs, options, **kw):
+            n = inputs["input_ids"].shape[0]
             sizes.append(n)
             if n > 2:
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-            return super().generate(inputs, task, **kw)
+            return super().generate(inputs, options, **kw)
 
     sid = add_uncaptioned(store, settings, tmp_path)
     small = SmallGpu(real.model_id, real.model, real.processor, real.device, real.dtype)
     report = caption(store, settings, [sid], batch_size=5, captioner=small)
     assert report.captioned == 5 and sizes[0] == 5 and max(sizes[1:]) <= 2
-    assert captions(store, sid)["1_blue.png"][0] == "zkx, a blue photo"
+    assert [c for c, _ in captions(store, sid).values()] == [f"zkx, a {c} photo" for c in COLOURS]
 
 
 def test_checkpoint_with_missing_weights_is_refused(tiny_model, tmp_path, store, settings, cli):
@@ -160,11 +164,12 @@ def test_load_errors_are_one_clear_line(tiny_model, tmp_path, store, settings, c
     sid = add_uncaptioned(store, settings, tmp_path)
     r = cli("caption", sid, "--model", "florence-community/Florence-2-large")
     assert r.exit_code == 2 and "not in the local Hugging Face cache" in r.stderr and "Traceback" not in r.stderr
+    assert "hf download florence-community/Florence-2-large" in r.stderr
     not_florence = tmp_path / "bart"
     not_florence.mkdir()
     (not_florence / "config.json").write_text(json.dumps({"model_type": "bart"}))
     r = cli("caption", sid, "--model", not_florence)
-    assert r.exit_code == 2 and "not a native Florence-2 checkpoint" in r.stderr
+    assert r.exit_code == 2 and "not a supported captioner (model type 'bart')" in r.stderr
     if not torch.cuda.is_available():
         r = cli("caption", sid, "--model", tiny_model, "--device", "cuda")
         assert r.exit_code == 2 and "no CUDA GPU is available" in r.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from pmd_tui.checks.engine import ALL_RULES, run_checks
 from pmd_tui.intake.service import add_source
@@ -323,3 +323,102 @@ def test_a_folder_over_the_hubs_limit_cannot_be_approved(tmp_path, store, settin
     with pytest.raises(RuleError, match="split the dataset"):
         approve(store, settings, sid, override="please")
     assert store.get(sid)["status"] == "checked"
+
+
+def test_quality_rules_fire_with_their_measured_figures(tmp_path, store, settings):
+    p = photo("coffee.png")  # 600x400, sharp
+    arr = np.asarray(p, dtype=np.float32)
+    flat = np.full((400, 600, 3), 120, np.float32) + np.random.default_rng(0).normal(0, 1.5, (400, 600, 3))
+    background = p.filter(ImageFilter.GaussianBlur(6))
+    background.paste(p.crop((250, 120, 380, 250)), (250, 120))  # sharp subject, blurred background
+    entries = {
+        "sharp.jpg": enc(p, quality=92),
+        "blurred.jpg": enc(p.filter(ImageFilter.GaussianBlur(4)), quality=92),
+        "bokeh.jpg": enc(background, quality=92),
+        "dark.jpg": enc(Image.fromarray((arr * 0.12).astype(np.uint8)), quality=92),
+        "bright.jpg": enc(Image.fromarray((arr * 0.12 + 222).astype(np.uint8)), quality=92),
+        "flat.png": enc(Image.fromarray(np.clip(flat, 0, 255).astype(np.uint8)), "PNG"),
+        "grey-rgb.jpg": enc(p.convert("L").convert("RGB"), quality=92),
+        "grey-l.png": enc(p.convert("L"), "PNG"),
+        "wide.jpg": enc(photo("motorcycle_left.png").crop((0, 150, 741, 400)).resize((900, 300)), quality=92),
+    }
+    _, r = submit(store, settings, tmp_path, entries)
+    assert r["images.blurry"]["status"] == "warn" and r["images.blurry"]["files"] == ["blurred.jpg"]
+    assert "edge strength" in r["images.blurry"]["message"] and "under 0.25" in r["images.blurry"]["message"]
+    assert r["images.dark"]["status"] == "info" and r["images.dark"]["files"] == ["dark.jpg"]
+    assert "40/255" in r["images.dark"]["message"]
+    assert r["images.bright"]["status"] == "info" and r["images.bright"]["files"] == ["bright.jpg"]
+    assert r["images.low-information"]["status"] == "warn" and r["images.low-information"]["files"] == ["flat.png"]
+    assert "grey levels" in r["images.low-information"]["message"]
+    assert r["images.grayscale"]["status"] == "info"
+    assert r["images.grayscale"]["files"] == ["grey-l.png", "grey-rgb.jpg"]
+    assert r["images.odd-aspect-ratio"]["files"] == ["wide.jpg"] and "3.00:1" in r["images.odd-aspect-ratio"]["message"]
+    measured = r["images.blurry"]["data"]["measured"]
+    assert set(measured) == {"blurred.jpg"} and measured["blurred.jpg"].startswith("edge strength")
+
+
+def test_quality_rules_stay_quiet_on_ordinary_photos(tmp_path, store, settings):
+    names = ["astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg"]
+    entries = {n.rsplit(".", 1)[0] + ".jpg": enc(photo(n), quality=90) for n in names}
+    _, r = submit(store, settings, tmp_path, entries)
+    for rule in ("images.blurry", "images.dark", "images.bright", "images.low-information", "images.grayscale",
+                 "images.odd-aspect-ratio", "images.upscaled"):
+        assert r[rule]["status"] == "pass", r[rule]
+
+
+def test_queue_duplicate_names_the_other_submission(tmp_path, store, settings):
+    first, _ = submit(store, settings, tmp_path, kohya_set(2), name="first.zip")
+    rejected, _ = submit(store, settings, tmp_path, {"other.jpg": image_bytes(seed=50)}, name="rejected.zip")
+    store.transition(rejected, Status.REJECTED, actor="t", action="rejected")
+    entries = {"mine.jpg": image_bytes(seed=1), "again.jpg": image_bytes(seed=50), "fresh.jpg": image_bytes(seed=99)}
+    second, r = submit(store, settings, tmp_path, entries, name="second.zip")
+    f = r["images.queue-duplicate"]
+    assert f["status"] == "warn" and f["files"] == ["mine.jpg"]  # the rejected one does not count
+    assert f"#{first} first" in f["message"] and "img01.jpg" in f["message"]
+    assert f["data"]["submissions"] == [first]
+    # the first submission now sees the second one, also once it is approved
+    store.attest(first, actor="t", likeness="not-a-likeness", artist_ok=True)
+    r1 = {x["rule"]: x for x in run_checks(store, settings, [first])[first]}
+    assert r1["images.queue-duplicate"]["files"] == ["img01.jpg"] and f"#{second}" in r1["images.queue-duplicate"]["message"]
+    store.transition(second, Status.APPROVED, actor="t", action="approved")
+    r1 = {x["rule"]: x for x in run_checks(store, settings, [first])[first]}
+    assert r1["images.queue-duplicate"]["status"] == "warn"
+    store.transition(second, Status.PUBLISHED, actor="t", action="published")
+    r1 = {x["rule"]: x for x in run_checks(store, settings, [first])[first]}
+    assert r1["images.queue-duplicate"]["status"] == "pass"
+    assert r1["images.published-duplicate"]["status"] == "warn"
+
+
+def test_caption_lint_rules(tmp_path, store, settings, cli):
+    from dataclasses import replace
+
+    entries = {"readme.txt": "Captioning method: manual\nTrigger word: ohwx\n"}
+    captions = ["photo of ohwx dog on the grass", "a dog on a sofa",  # the second lacks the trigger word
+                "ohwx, a dog", "OHWX, a dog.", "ohwx, a dog",  # three images share one caption
+                "photo of ohwxdog " + " ".join(["word"] * 60)]  # too long, and ohwxdog is not the trigger word
+    for i, c in enumerate(captions):
+        entries[f"img{i}.jpg"] = image_bytes(seed=i)
+        entries[f"img{i}.txt"] = c
+    sid, r = submit(store, settings, tmp_path, entries)
+    missing = r["captions.trigger-missing"]
+    assert missing["status"] == "warn" and missing["files"] == ["img1.jpg", "img5.jpg"]
+    assert "2 captions of 6 without the trigger word 'ohwx': img1.jpg, img5.jpg" in missing["message"]
+    dup = r["captions.duplicate"]
+    assert dup["status"] == "warn" and dup["files"] == ["img2.jpg", "img3.jpg", "img4.jpg"]
+    assert dup["message"].startswith("3 of 6 images have the same caption 'ohwx, a dog'")
+    long = r["captions.too-long"]
+    assert long["status"] == "warn" and long["files"] == ["img5.jpg"] and "over 55 words (longest 63" in long["message"]
+    # the word budget comes from the config
+    loose = replace(settings, caption_max_words=80)
+    assert {f["rule"]: f for f in run_checks(store, loose, [sid])[sid]}["captions.too-long"]["status"] == "pass"
+    # check --json carries them with their stable ids
+    out = json.loads(cli("check", sid, "--json").stdout)
+    rules = {c["rule"]: c for c in out[0]["checks"]} if isinstance(out, list) else {c["rule"]: c for c in out["checks"]}
+    assert {"captions.trigger-missing", "captions.duplicate", "captions.too-long"} <= set(rules)
+    assert rules["captions.duplicate"]["files"] == ["img2.jpg", "img3.jpg", "img4.jpg"]
+
+
+def test_every_rule_is_in_the_readme_table():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("| rule id | level |"):]
+    assert [r for r in ALL_RULES if f"`{r}`" not in table] == []

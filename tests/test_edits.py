@@ -465,3 +465,19 @@ def test_captioning_and_the_format_rule_leave_excluded_and_camera_files_alone(st
     assert rule(store, sid, "images.animated")["status"] == "pass"
     fixes.set_excluded(store, settings, sid, ["b.jpg"], True)
     assert [i.name for i in pending(store, [sid])] == ["a.jpg", "camera.jpg"]
+
+
+def test_a_fix_that_would_take_another_files_name_changes_nothing(store, settings, tmp_path):
+    frames = [Image.new("RGB", (40, 30), c) for c in ((200, 0, 0), (0, 200, 0))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    entries = {"wave.gif": buf.getvalue(), "wave2.png": image_bytes(fmt="PNG", seed=1), "x.jpg": image_bytes(seed=2)}
+    sid = add(store, settings, tmp_path, entries)
+    staged = store.staged_dir(store.get(sid))
+    (staged / "wave2.png").rename(staged / "wave.png")
+    store.conn.execute("UPDATE files SET name = 'wave.png' WHERE name = 'wave2.png'")
+    before = tree_hashes(staged)
+    with pytest.raises(InputError, match="already has"):
+        fixes.apply_fix(store, settings, sid, "first-frame", ["wave.gif"])
+    assert tree_hashes(staged) == before
+    assert not [e for e in store.events(sid) if e["action"] == "images-fixed"]

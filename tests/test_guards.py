@@ -121,13 +121,14 @@ def test_folder_entry_limit(tmp_path):
     assert len(copy_folder(src, tmp_path / "out2", Limits(max_entries=5)).files) == 5
 
 
-def test_folder_junk_and_long_names(tmp_path):
+def test_folder_junk_is_skipped_and_the_rest_copied(tmp_path):
     src = tmp_path / "src"
     (src / "__MACOSX").mkdir(parents=True)
     (src / "__MACOSX" / "x.jpg").write_bytes(b"x")
-    (src / "a.jpg").write_bytes(b"a")
+    for name in (".DS_Store", "._a.jpg", "a.jpg", "b.jpg"):
+        (src / name).write_bytes(b"a")
     r = copy_folder(src, tmp_path / "out", Limits())
-    assert r.files == ["a.jpg"] and r.junk == ["__MACOSX/x.jpg"]
+    assert r.files == ["a.jpg", "b.jpg"] and r.junk == [".DS_Store", "._a.jpg", "__MACOSX/x.jpg"]
 
 
 # -- downloads ---------------------------------------------------------------------------------------------
@@ -136,7 +137,6 @@ def web():
     from tests.fakeweb import FakeWeb
 
     server = FakeWeb()
-    server.server.handle_error = lambda *a: None
     yield server
     server.stop()
 
@@ -172,8 +172,11 @@ def test_private_addresses_are_checked_at_connect(monkeypatch):
     from pmd_tui.intake.download import public_address
 
     monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
-    with pytest.raises(InputError, match="private or loopback"):
+    with pytest.raises(InputError, match=r"^refusing 127\.0\.0\.1: it is a private or loopback address \(127\.0\.0\.1\); "
+                                         "set PMD_ALLOW_PRIVATE_URLS=1 to allow it$"):
         public_address("127.0.0.1", 80)
+    with pytest.raises(InputError, match=r"\(fe80::1\)"):
+        public_address("fe80::1%1", 80)
     assert public_address("8.8.8.8", 80) == "8.8.8.8"
 
 
@@ -207,7 +210,7 @@ def test_approval_needs_checks_and_a_real_override_reason(tmp_path, store, setti
     run_checks(store, settings, [sid])
     with pytest.raises(RuleError):
         approve(store, settings, sid, override="   ")  # blank is no reason
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="^a reason is required to reject a submission$"):
         reject(store, settings, sid, reason="  ")
     approve(store, settings, sid, override="consent given by mail")
     event = [e for e in store.events(sid) if e["action"] == "approved"][-1]["detail"]
@@ -238,3 +241,143 @@ def test_only_approved_submissions_are_published(tmp_path, store, settings):
     with pytest.raises(StateError, match="only approved submissions are published"):
         publish(store, settings, [sid], to_dir=str(tmp_path / "out"))
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_folder_links_devices_and_deep_paths_are_refused_and_the_rest_copied(tmp_path):
+    import os
+
+    src = tmp_path / "src"
+    (src / "real").mkdir(parents=True)
+    (src / "real" / "a.jpg").write_bytes(b"a")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.jpg").write_bytes(b"s")
+    (src / "linkdir1").symlink_to(outside, target_is_directory=True)
+    (src / "linkdir2").symlink_to(outside, target_is_directory=True)
+    (src / "l1.jpg").symlink_to(outside / "secret.jpg")
+    (src / "l2.jpg").symlink_to(outside / "secret.jpg")
+    os.mkfifo(src / "m1.fifo")
+    os.mkfifo(src / "m2.fifo")
+    deep = src.joinpath(*["d" * 200] * 6)
+    deep.mkdir(parents=True)
+    (deep / "x.jpg").write_bytes(b"x")
+    (deep / "y.jpg").write_bytes(b"y")
+    (src / "z.jpg").write_bytes(b"z")
+    r = copy_folder(src, tmp_path / "out", Limits())
+    deep_rel = "/".join(["d" * 200] * 6)
+    assert _refused(r) == {"linkdir1": "symbolic link", "linkdir2": "symbolic link", "l1.jpg": "symbolic link",
+                           "l2.jpg": "symbolic link", "m1.fifo": "device or special file",
+                           "m2.fifo": "device or special file", deep_rel[:200]: "path longer than 1024 bytes"}
+    assert sum(1 for x in r.refused if x.reason == "path longer than 1024 bytes") == 2
+    assert sorted(r.files) == ["real/a.jpg", "z.jpg"]
+    assert not list((tmp_path / "out").rglob("secret.jpg"))
+
+
+def test_an_empty_folder_is_an_error_but_a_fully_refused_one_is_reported(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="empty: the folder is empty"):
+        copy_folder(empty, tmp_path / "o1", Limits())
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "l.jpg").symlink_to(tmp_path)
+    r = copy_folder(links, tmp_path / "o2", Limits())
+    assert r.files == [] and _refused(r) == {"l.jpg": "symbolic link"}
+
+
+def test_a_rejection_records_who_why_and_what(tmp_path, store, settings):
+    from pmd_tui.decisions import reject
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    reject(store, replace(settings, actor="maint"), sid, reason="  blurry  ")
+    event = store.events(sid)[-1]
+    assert (event["action"], event["actor"], event["detail"].get("reason")) == ("rejected", "maint", "blurry")
+    assert store.get(sid)["status"] == "rejected" and store.get(sid)["status_reason"] == "blurry"
+
+
+@pytest.mark.parametrize("address", ["224.0.1.1", "[ff0e::1]", "[ff02::1]"])
+def test_multicast_is_refused(address, monkeypatch):
+    from pmd_tui.intake.download import check_url
+
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    with pytest.raises(InputError, match="private or loopback"):
+        check_url(f"http://{address}/x.zip")
+
+
+def test_ipv6_forms_of_public_addresses_pass(monkeypatch):
+    """NAT64 and 6to4 forms are judged by the IPv4 address inside: a public one passes."""
+    from pmd_tui.intake.download import check_url
+
+    monkeypatch.delenv("PMD_ALLOW_PRIVATE_URLS")
+    for address in ("[64:ff9b::808:808]", "[2002:808:808::1]"):
+        check_url(f"http://{address}/x.zip")
+
+
+def test_republishing_a_changed_set_to_a_folder_swaps_it_in_and_leaves_nothing_hidden(tmp_path, store, settings):
+    from tests.test_publish import approved
+
+    from pmd_tui.publish.service import publish
+
+    sid = approved(store, settings, tmp_path)
+    out = tmp_path / "out"
+    [first] = publish(store, settings, [sid], to_dir=str(out))
+    folder = out / first.folder
+    img = store.files(sid, "image")[0]
+    store.set_caption(img["id"], "a new caption", actor="t")
+    store.transition(sid, "approved", actor="t", action="reopened") if store.get(sid)["status"] == "published" else None
+    [again] = publish(store, settings, [sid], to_dir=str(out))
+    assert again.outcome == "published" and again.plan.update
+    assert (folder / (img["name"].rsplit(".", 1)[0] + ".txt")).read_text() == "a new caption\n"
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", first.folder, "stats.json"]
+
+
+def test_left_overs_of_a_publish_that_died_are_cleaned_or_rolled_back(tmp_path, store, settings):
+    """Killed between writing and swapping: hidden .tmp copies are removed; a folder moved aside (.old)
+    whose new version never arrived comes back."""
+    from tests.test_publish import approved
+
+    from pmd_tui.publish.service import publish
+
+    out = tmp_path / "out"
+    (out / ".half-set.0123abcd.tmp").mkdir(parents=True)
+    (out / ".half-set.0123abcd.tmp" / "a.jpg").write_bytes(b"x")
+    (out / ".stats.json.0123abcd.tmp").write_text("{}")
+    (out / ".README.md.4567cdef.tmp").write_text("x")
+    (out / ".earlier-set.0123abcd.old").mkdir()
+    (out / ".earlier-set.0123abcd.old" / "keep.jpg").write_bytes(b"k")
+    (out / ".kept-set.89ab0123.old").mkdir()  # its folder is in place: the old copy goes
+    (out / "kept-set").mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / ".hidden-but-mine").write_text("mine")
+    sid = approved(store, settings, tmp_path)
+    [r] = publish(store, settings, [sid], to_dir=str(out))
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [".hidden-but-mine", "README.md", "earlier-set", "kept-set", "notes.txt", r.folder, "stats.json"])
+    assert (out / "earlier-set" / "keep.jpg").read_bytes() == b"k"
+
+
+def test_a_folder_target_reads_its_stats_json_strictly(tmp_path):
+    from pmd_tui.errors import PmdError
+    from pmd_tui.publish.local import FolderTarget
+
+    target = FolderTarget(tmp_path / "t")
+    assert target.remote_datasets() == {}  # nothing published there yet
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "stats.json").write_text('{"datasets": {"a": {"images": 3}}}')
+    assert target.remote_datasets() == {"a": {"images": 3}}
+    for bad in ('{"datasets": ["a"]}', "[1, 2]", "{not json"):
+        (tmp_path / "t" / "stats.json").write_text(bad)
+        with pytest.raises(PmdError, match=r"stats.json cannot be read \(.*\); fix it by hand before publishing"):
+            target.remote_datasets()
+
+
+def test_a_folder_target_that_cannot_be_written_is_refused(tmp_path):
+    from pmd_tui.errors import PmdError
+    from pmd_tui.publish.local import FolderTarget
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises((PmdError, OSError)):
+        FolderTarget(tmp_path / "file").check_access()
+    FolderTarget(tmp_path / "a" / "b").check_access()  # missing parents are made
+    assert (tmp_path / "a" / "b").is_dir()

@@ -302,7 +302,6 @@ def web():
     from tests.fakeweb import FakeWeb
 
     server = FakeWeb()
-    server.server.handle_error = lambda *a: None  # a client that hangs up early is not our CLI's traceback
     yield server
     server.stop()
 
@@ -860,3 +859,12 @@ def test_what_is_patched_or_private_is_pinned():
     build = [Requirement(r) for r in meta["build-system"]["requires"]]
     setuptools = next(r for r in build if r.name == "setuptools")
     assert not setuptools.specifier.contains("76.9") and setuptools.specifier.contains("77.0")
+
+
+def test_sync_with_a_list_of_other_things_or_no_json_is_one_line(apis, cli, monkeypatch):
+    api = apis(lambda path: (["#1", "#2"], None))
+    monkeypatch.setenv("GITHUB_API_URL", api.url)
+    one_line_error(cli("sync", "--github", "o/r"), "GitHub API: expected a list, got a list of other things")
+    api2 = apis(lambda path: (b"<html>maintenance</html>", None))
+    monkeypatch.setenv("GITHUB_API_URL", api2.url)
+    one_line_error(cli("sync", "--github", "o/r"), "GitHub API: the answer is not JSON")

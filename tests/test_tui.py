@@ -363,7 +363,8 @@ async def test_caption_key_runs_florence_in_the_background_and_can_be_cancelled(
     from dataclasses import replace
 
     from pmd_tui.captioning import model as captioning_model
-    from pmd_tui.captioning.model import Captioner, load_captioner
+    from pmd_tui.captioning.florence import FlorenceCaptioner
+    from pmd_tui.captioning.model import load_captioner
 
     store, settings = demo
     settings = replace(settings, caption_model=str(tiny_model))
@@ -373,16 +374,16 @@ async def test_caption_key_runs_florence_in_the_background_and_can_be_cancelled(
     real = load_captioner(str(tiny_model), "auto")
     gate = threading.Event()
 
-    class Gated(Captioner):
+    class Gated(FlorenceCaptioner):
         """The real tiny model, held after its first batch until the test has pressed x."""
 
         calls = 0
 
-        def generate(self, inputs, task, **kw):
+        def generate(self, inputs, options, **kw):
             Gated.calls += 1
             if Gated.calls == 2:
                 gate.wait(10)
-            return super().generate(inputs, task, **kw)
+            return super().generate(inputs, options, **kw)
 
     captioning_model._WARM.put((str(tiny_model), real.device), Gated(real.model_id, real.model, real.processor,
                                                                      real.device, real.dtype))
@@ -425,12 +426,25 @@ async def test_caption_key_runs_florence_in_the_background_and_can_be_cancelled(
             await pilot.pause()
             app.screen.query_one("#trigger").value = ""
             app.screen.query_one("#overwrite").value = True
-            app.screen.query("RadioButton")[0].value = True
+            app.screen.query_one("#task").query("RadioButton")[0].value = True
             await pilot.press("ctrl+s")
             await app.workers.wait_for_complete()
             await pilot.pause()
             files = store.files(sid, "image")
-            assert all(f["caption"].startswith("a ") and f["caption_detail"].endswith("<CAPTION>") for f in files)
+            assert all(f["caption"].startswith("a ") and "<CAPTION>; preset custom" in f["caption_detail"] for f in files)
+            # the maintainer's preset: its model is not in this machine's cache, and the error says what to do
+            await pilot.press("g")
+            await pilot.pause()
+            app.screen.query_one("#overwrite").value = True
+            maintainer = next(b for b in app.screen.query_one("#preset").query("RadioButton") if b.name == "maintainer")
+            await pilot.click(maintainer)
+            await pilot.pause()
+            assert app.screen.query_one("#task").pressed_button.name == "caption"  # the preset's task shown
+            await pilot.press("ctrl+s")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            error = [n for n in app._notifications if n.severity == "error"][-1].message
+            assert "\n" not in error and "`hf download florence-community/Florence-2-base`" in error
     finally:
         captioning_model.forget_loaded()
 

@@ -1,45 +1,62 @@
-"""Captioning the images that have no caption, as a pipeline the CLI and the TUI's worker both run.
+"""Captioning the images that have no caption, as a pipeline the CLI and the TUI's worker both run, for
+every captioner family (Florence-2, JoyCaption, Qwen2.5-VL) alike.
 
 A loader thread decodes images (a pool, JPEG draft mode) and runs the processor for the next batch while
 the model generates the current one, so the GPU does not wait on Pillow. Captions are written to the
 queue when each batch finishes, in one transaction, so a crash, a cancel or a kill loses at most one
-batch and a re-run continues with the images that still have none.
+batch and a re-run continues with the images that still have none. An output that is empty, only the
+prompt again or one repeated token is a failure for that image, never a caption.
 """
 
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from pmd_tui.captioning.model import TASKS, Captioner, ModelError, load_captioner
+from pmd_tui.captioning.florence import MAX_NEW_TOKENS, FlorenceCaptioner
+from pmd_tui.captioning.model import FAMILIES, MODEL_FLAG, Captioner, ModelError, load_captioner
+from pmd_tui.captioning.presets import Plan, resolve
+from pmd_tui.captioning.quality import rejection
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
 from pmd_tui.imaging.decode import try_load_rgb
 from pmd_tui.jobs import Job, JobReport, Progress
-from pmd_tui.model_runtime import is_oom
+from pmd_tui.model_runtime import BatchBackoff, is_oom, locate
 from pmd_tui.store import QueueStore
-
-METHOD = "Florence-2"
 
 
 @dataclass
 class CaptionReport(JobReport):
     captioned: int = 0
     failed: list[str] = field(default_factory=list)  # "#id name: why"
+    reasons: Counter = field(default_factory=Counter)  # why -> how many images
     submissions: list[int] = field(default_factory=list)
     seconds: float = 0.0
     batch_size: int = 0
     cancelled: bool = False
+    method: str = ""
     reopened: list[str] = field(default_factory=list)  # approved/published sets judged again (messages)
 
     @property
     def rate(self) -> float:
         return self.captioned / self.seconds if self.seconds else 0.0
+
+    def fail(self, item: "Item", why: str) -> None:
+        self.failed.append(f"#{item.submission_id} {item.name}: {why}")
+        self.reasons[why.split(" (")[0]] += 1
+
+    def failure_summary(self) -> str:
+        """"2 failed: 1 the model returned an empty caption, 1 cannot be decoded"."""
+        if not self.failed:
+            return ""
+        why = ", ".join(f"{n} {reason}" for reason, n in self.reasons.most_common())
+        return f"{len(self.failed)} failed: {why}"
 
 
 @dataclass
@@ -49,6 +66,7 @@ class Item:
     name: str
     path: Path
     trigger: str | None
+    concept_type: str | None = None
 
 
 def default_batch_size(device: str) -> int:
@@ -67,7 +85,7 @@ def pending(store: QueueStore, ids: list[int], *, overwrite: bool = False, trigg
             if f["excluded"]:
                 continue
             if overwrite or not (f["caption"] or "").strip():
-                items.append(Item(sid, f["id"], f["name"], staged / f["name"], word or None))
+                items.append(Item(sid, f["id"], f["name"], staged / f["name"], word or None, sub.get("concept_type")))
     return items
 
 
@@ -80,80 +98,76 @@ def first_trigger(words: str | None) -> str | None:
 
 
 def with_trigger(caption: str, trigger: str | None) -> str:
+    """The caption with the trigger word in front, unless it already names it (instruction captioners do)."""
     if not trigger or caption.lower().startswith(trigger.lower()):
+        return caption
+    if re.search(rf"(?<!\w){re.escape(trigger)}(?!\w)", caption, re.I):
         return caption
     return f"{trigger}, {caption}" if caption else trigger
 
 
-def _slice(inputs, start: int, stop: int):
-    from transformers import BatchFeature
-
-    return BatchFeature({k: v[start:stop] for k, v in inputs.items()})
-
-
-def _is_oom(exc: BaseException) -> bool:
-    return is_oom(exc)
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _Generator:
-    """Generation that halves the batch on out-of-memory and remembers the size that fits."""
+    """Generation through the shared out-of-memory back-off: the batch is halved and the size that fits kept."""
 
-    def __init__(self, captioner: Captioner, task: str, num_beams: int, max_new_tokens: int | None, limit: int,
-                 min_new_tokens: int | None = None):
-        self.captioner, self.task, self.num_beams, self.max_new_tokens = captioner, task, num_beams, max_new_tokens
-        self.min_new_tokens = min_new_tokens
-        self.limit = limit
+    def __init__(self, captioner: Captioner, plan: Plan, limit: int):
+        self.captioner, self.plan = captioner, plan
+        self.backoff = BatchBackoff(limit, captioner.device)
+        self.max_new_tokens = MAX_NEW_TOKENS.get(plan.task) if isinstance(captioner, FlorenceCaptioner) else None
 
     def __call__(self, inputs, n: int) -> list[str]:
-        out: list[str] = []
-        start = 0
-        while start < n:
-            stop = min(n, start + self.limit)
-            part = inputs if (start, stop) == (0, n) else _slice(inputs, start, stop)
+        def part(start: int, stop: int) -> list[str]:
+            chunk = inputs if (start, stop) == (0, n) else self.captioner.split(inputs, start, stop)
             try:
-                out += self.captioner.generate(part, self.task, num_beams=self.num_beams,
-                                               max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens)
-                start = stop
+                return self.captioner.generate(chunk, self.plan.options, max_new_tokens=self.max_new_tokens)
             except Exception as exc:
-                if not _is_oom(exc):
-                    raise ModelError(f"captioning failed on {self.captioner.device}: "
-                                     f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
-                import torch
+                if is_oom(exc):
+                    raise
+                raise ModelError(f"captioning failed on {self.captioner.device}: {_first_line(exc)}") from None
 
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                if stop - start <= 1:
-                    raise ModelError(f"out of memory on {self.captioner.device} even with a batch of 1; "
-                                     "free the GPU or use --device cpu") from None
-                self.limit = max(1, (stop - start) // 2)
-        return out
+        return self.backoff.run(n, part)
 
 
-def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str | None = None,
-            task: str = "detailed", trigger: str | None = None, use_readme_trigger: bool = True,
-            overwrite: bool = False, batch_size: int | None = None, device: str = "auto", num_beams: int = 1,
-            max_new_tokens: int | None = None, min_new_tokens: int | None = None, progress: Progress | None = None,
+def caption(store: QueueStore, settings: Settings, ids: list[int], *, preset: str | None = None,
+            model: str | None = None, task: str | None = None, trigger: str | None = None,
+            use_readme_trigger: bool = True, overwrite: bool = False, batch_size: int | None = None,
+            device: str = "auto", num_beams: int | None = None, max_new_tokens: int | None = None,
+            min_new_tokens: int | None = None, prompt: str | None = None, progress: Progress | None = None,
             cancel: threading.Event | None = None, captioner: Captioner | None = None) -> CaptionReport:
-    if task not in TASKS:
-        raise PmdError(f"unknown task {task!r}: use {', '.join(TASKS)}")
+    """Caption the images of ``ids`` that have none. Only options that are set reach ``generate()``."""
+    if batch_size is not None and batch_size < 1:
+        raise PmdError("--batch-size must be at least 1")
+    plan = resolve(settings, preset=preset, model=model, task=task, num_beams=num_beams,
+                   max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, prompt=prompt)
     items = pending(store, ids, overwrite=overwrite, trigger=trigger, use_readme_trigger=use_readme_trigger)
     report = CaptionReport()
     if not items:
         return report
-    model = model or settings.caption_model
+    if captioner is None:
+        locate(plan.model, "captioning model", flag=MODEL_FLAG)  # a clear error before anything else
     if progress:
-        progress(0, len(items), f"loading {model}")
-    captioner = captioner or load_captioner(model, device)
+        progress(0, len(items), f"loading {plan.model}")
+    captioner = captioner or load_captioner(plan.model, device)
+    chat = not isinstance(captioner, FlorenceCaptioner)
+    if task is not None and chat:
+        raise PmdError(f"--task is a Florence-2 option; {captioner.family} follows the instruction prompt "
+                       "(--prompt, or [caption_prompts] in the config)")
     batch_size = batch_size or default_batch_size(captioner.device)
-    if batch_size < 1:
-        raise PmdError("--batch-size must be at least 1")
     report.batch_size = batch_size
-    generate = _Generator(captioner, task, num_beams, max_new_tokens, batch_size, min_new_tokens)
+    report.method = plan.method(captioner.family, chat)
+    generate = _Generator(captioner, plan, batch_size)
     cancel = cancel or threading.Event()
     stop_loader = threading.Event()
     batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
     ready: queue.Queue = queue.Queue(maxsize=2)
     size = captioner.image_size
+
+    def prompt_for(it: Item) -> str:
+        return captioner.prompt(plan.task, plan.instruction(it.trigger, it.concept_type))
 
     def load_all() -> None:
         # on a CPU the model already uses every core: one decoder thread, so it does not compete
@@ -164,10 +178,10 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str
                     break
                 # at most twice the model's input size: the processor's resize stays cheap
                 decoded = list(pool.map(lambda it: try_load_rgb(it.path, size * 2), batch))
-                good = [(it, im) for it, im in zip(batch, decoded) if not isinstance(im, str)]
+                good = [(it, im, prompt_for(it)) for it, im in zip(batch, decoded) if not isinstance(im, str)]
                 bad = [(it, why) for it, why in zip(batch, decoded) if isinstance(why, str)]
                 try:
-                    inputs = captioner.prepare([im for _, im in good], task) if good else None
+                    inputs = captioner.prepare([im for _, im, _ in good], [p for _, _, p in good]) if good else None
                     payload = (good, bad, inputs, None)
                 except Exception as exc:  # a processor failure is reported by the consumer
                     payload = (good, bad, None, exc)
@@ -194,17 +208,23 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, model: str
                 break
             good, bad, inputs, error = payload
             if error is not None:
-                raise ModelError(f"preparing images failed: {error}")
+                raise ModelError(f"preparing images failed: {_first_line(error)}")
             texts = generate(inputs, len(good)) if good else []
-            actor = settings.actor
             with store.transaction():
-                for (it, _), text in zip(good, texts):
-                    store.set_caption(it.file_id, with_trigger(text, it.trigger), actor=actor, source="generated",
-                                      detail=f"{captioner.model_id} {TASKS[task]}", action="caption-generated",
-                                      model=captioner.model_id, task=task)
+                for (it, _, asked), text in zip(good, texts):
+                    why = rejection(text, captioner.echoes(asked))
+                    if why:
+                        report.fail(it, why)
+                        continue
+                    store.set_caption(it.file_id, with_trigger(text, it.trigger), actor=settings.actor,
+                                      source="generated", detail=report.method, action="caption-generated",
+                                      model=captioner.model_id, task=plan.task if not chat else None,
+                                      prompt=asked, preset=plan.label, num_beams=plan.options.num_beams,
+                                      max_new_tokens=plan.options.max_new_tokens)
+                    report.captioned += 1
                     touched.add(it.submission_id)
-            report.captioned += len(good)
-            report.failed += [f"#{it.submission_id} {it.name}: {why}" for it, why in bad]
+            for it, why in bad:
+                report.fail(it, why)
             done += len(good) + len(bad)
             if progress:
                 progress(done, len(items), rate_text(done, len(items), time.perf_counter() - started))
@@ -238,14 +258,21 @@ def rate_text(done: int, total: int, elapsed: float) -> str:
 
 
 def _record_method(store: QueueStore, submission_id: int, actor: str) -> None:
-    """The submission's captioning method names Florence-2 (it goes into the published readme)."""
-    current = store.get(submission_id)["caption_method"] or ""
-    if METHOD.lower() in current.lower():
-        return
+    """The submission's captioning method lists the methods of its generated captions (each caption records
+    its own), after the contributor's method when hand-written captions remain; it goes into the readme."""
     files = store.files(submission_id, "image")
+    generated = [f["caption_detail"] for f in files if f["caption_source"] == "generated" and f["caption_detail"]]
+    methods = list(dict.fromkeys(generated))
     others = any(f["caption_source"] not in (None, "generated") and (f["caption"] or "").strip() for f in files)
-    method = f"{current} + {METHOD}" if current and others else METHOD
-    store.update_fields(submission_id, {"caption_method": method}, actor=actor)
+    current = store.get(submission_id)["caption_method"] or ""
+    hand = [p.strip() for p in current.split(" + ") if p.strip() and not _is_generated_method(p.strip())]
+    method = " + ".join((hand if others else []) + methods)
+    if method and method != current:
+        store.update_fields(submission_id, {"caption_method": method}, actor=actor)
+
+
+def _is_generated_method(text: str) -> bool:
+    return any(text == family or text.startswith(f"{family} (") for family in FAMILIES)
 
 
 def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options) -> Job:
@@ -260,7 +287,7 @@ def caption_job(store: QueueStore, settings: Settings, ids: list[int], **options
         if report.cancelled:
             text = "cancelled: " + text + "; run it again to continue"
         if report.failed:
-            text += f"; {len(report.failed)} could not be read"
+            text += f"; {report.failure_summary()} (first: {report.failed[0]})"
         if report.reopened:
             text += "\n" + "\n".join(report.reopened)
         report.text = text

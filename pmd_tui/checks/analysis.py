@@ -19,9 +19,11 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from pmd_tui.checks.rules.upscale import upscale_scores
+from pmd_tui.imaging import quality
+from pmd_tui.imaging.upscale import upscale_evidence
 
-ANALYSIS_VERSION = 2  # 2: location found in XMP, extended XMP and PNG raw profiles too
+ANALYSIS_VERSION = 3  # 2: location found in XMP, extended XMP and PNG raw profiles too; 3: tile-based
+# upscale evidence, quality figures
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
@@ -78,18 +80,29 @@ def analyse(path: str, max_pixels: int) -> dict:
                 out["cmyk"] = im.mode == "CMYK"
                 out["bits"] = _bit_depth(path, im)
                 out["alpha"] = "A" in im.getbands() or im.mode == "PA" or "transparency" in im.info
+                mode = im.mode
+                if im.format == "JPEG" and im.mode == "RGB":
+                    # JPEG stores luminance: take it straight from the decoder (the same Y that
+                    # convert("L") computes) and skip the colour conversion of every pixel
+                    im.draft("YCbCr", None)
                 im.load()
+                colour = None
                 if im.mode in SIXTEEN_BIT_MODES:
                     arr = np.asarray(im, dtype=np.float32)
                     gray = Image.fromarray(np.clip(arr / max(arr.max(), 1) * 255, 0, 255).astype(np.uint8))
                 else:
-                    gray = im.convert("L")
+                    gray = im.getchannel(0) if im.mode == "YCbCr" else im.convert("L")
+                    if mode not in quality.GRAYSCALE_MODES:
+                        colour = quality.colour_sample(im)
         small = gray
         factor = max(1, min(gray.size) // 256)
         if factor > 1:
             small = gray.reduce(factor)
         out["phash"] = str(imagehash.phash(small))
-        out["upscale"] = upscale_scores(np.asarray(gray, dtype=np.float32))
+        out["upscale"] = upscale_evidence(np.asarray(gray))
+        k = quality.reduction(w, h)
+        gray_small = gray.reduce(k) if k > 1 else gray
+        out["quality"] = quality.measure(gray_small, colour, mode)
         out["ok"] = True
     except Image.DecompressionBombError:  # Pillow's own limit, met at open: read the size from the header
         from pmd_tui.imaging.probe import open_header

@@ -13,18 +13,21 @@ from typing import Iterable, Iterator
 
 from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
 from pmd_tui.checks.model import CheckContext
-from pmd_tui.checks.rules import consent, images, layout, likeness, screening, text
+from pmd_tui.checks.rules import captions, consent, images, layout, likeness, quality, screening, text
 from pmd_tui.config import Settings
 from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
-from pmd_tui.store import QueueStore
+from pmd_tui.store import QueueStore, Status
 from pmd_tui.store.vocabulary import worst as worst_severity
 
-RULE_MODULES = (layout, text, images, screening, consent, likeness)
+RULE_MODULES = (layout, text, captions, images, quality, screening, consent, likeness)
+QUEUED = (Status.NEW, Status.CHECKED, Status.APPROVED)  # "in the queue" for images.queue-duplicate
 ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 
 
-def _published_images(store: QueueStore, exclude: int) -> list[dict]:
-    rows = store.published_images(exclude)
+def _other_images(store: QueueStore, exclude: int, statuses: tuple[Status, ...]) -> list[dict]:
+    """Images of other submissions in ``statuses`` (excluded images left out), with the perceptual hash
+    where it is cached."""
+    rows = store.images_of_others(exclude, statuses)
     cached = store.cache_get_many((r["sha256"] for r in rows if r["sha256"]), ANALYSIS_VERSION)
     for r in rows:
         r["phash"] = cached.get(r["sha256"], {}).get("phash")
@@ -104,7 +107,8 @@ def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses
     from pmd_tui.screening.service import results_for
 
     ctx = CheckContext(submission=sub, files=files, notes=store.notes(submission_id), settings=settings,
-                       analyses=per_name, published=_published_images(store, submission_id),
+                       analyses=per_name, published=_other_images(store, submission_id, (Status.PUBLISHED,)),
+                       queued=_other_images(store, submission_id, QUEUED),
                        screening=results_for(store, settings, files),
                        people=[p for p in (known_people(store, settings) if people is None else people)
                                if p["submission_id"] != submission_id])

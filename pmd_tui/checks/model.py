@@ -26,6 +26,7 @@ class CheckContext:
     settings: Settings
     analyses: dict[str, dict] = field(default_factory=dict)  # image name -> analysis
     published: list[dict] = field(default_factory=list)  # images of other, published submissions
+    queued: list[dict] = field(default_factory=list)  # images of other new, checked or approved submissions
     screening: dict[str, dict] = field(default_factory=dict)  # image name -> {"nsfw": .., "faces": .., "identity": ..}
     # people in approved and published submissions (likeness.published-person), see engine.known_people
     people: list[dict] = field(default_factory=list)

@@ -29,7 +29,8 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_NAME_BYTES = 255  # one path component (every common file system's limit)
 MAX_PATH_BYTES = 1024  # a whole relative path, far below PATH_MAX once under the staging folder
 # Errors of one entry's own name or place (not of the disk): that entry is refused, the rest goes on.
-_ENTRY_ERRNOS = frozenset({errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EINVAL})
+# (Names too long never get here: path_problem refuses them first.)
+_ENTRY_ERRNOS = frozenset({errno.EEXIST, errno.ENOTDIR, errno.EISDIR})
 _ENCRYPTED = 0x1 | 0x40  # traditional and strong encryption flags
 _AES = 99  # WinZip AES compression method
 
@@ -130,12 +131,10 @@ def _target(root: Path, rel: str) -> Path:
 
 
 def _place_problem(exc: OSError, rel: str) -> str | None:
-    """A refusal for an entry whose place clashes (``a.jpg`` and ``a.jpg/b.jpg``) or whose name the file
-    system refuses; None for errors of the disk itself (full, read-only), which stop the whole intake."""
+    """A refusal for an entry whose place clashes (``a.jpg`` and ``a.jpg/b.jpg``); None for errors of the
+    disk itself (full, read-only), which stop the whole intake."""
     if exc.errno not in _ENTRY_ERRNOS:
         return None
-    if exc.errno == errno.ENAMETOOLONG:
-        return "name too long for the file system"
     return "clashes with another entry of the same name (a file and a folder)"
 
 
@@ -261,7 +260,7 @@ def copy_folder(folder: Path, root: Path, limits: Limits) -> Unpacked:
     result = Unpacked(root=root)
     budget = _Budget(limits)
     count = 0
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(folder):  # linked folders are pruned below, never entered
         base = Path(dirpath)
         for d in list(dirnames):
             p = base / d

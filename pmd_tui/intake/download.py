@@ -70,8 +70,7 @@ def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     multicast, or an IPv6 address that embeds any of those."""
     if isinstance(ip, ipaddress.IPv6Address) and any(_is_internal(a) for a in _embedded_ipv4(ip)):
         return True
-    return (not ip.is_global or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
-            or ip.is_multicast or ip.is_unspecified)
+    return not ip.is_global or ip.is_multicast  # not global: private, loopback, link-local, reserved, ...
 
 
 def public_address(host: str, port: int) -> str:
@@ -80,9 +79,11 @@ def public_address(host: str, port: int) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise NetworkError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-    addresses = [info[4][0].split("%")[0] for info in infos]
+    addresses = [info[4][0] for info in infos]  # ip_address() reads an IPv6 zone ("fe80::1%eth0") too
     for address in addresses:
         ip = ipaddress.ip_address(address)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+            ip = ipaddress.IPv6Address(address.split("%")[0])
         if _is_internal(ip):
             raise InputError(f"refusing {host}: it is a private or loopback address ({ip}); "
                              "set PMD_ALLOW_PRIVATE_URLS=1 to allow it")
@@ -100,7 +101,7 @@ def check_url(url: str) -> None:
     if private_allowed():
         return
     try:
-        public_address(host, parts.port or (443 if parts.scheme == "https" else 80))
+        public_address(host, 0)  # which addresses a name has does not depend on the port
     except InputError:
         raise InputError(f"refusing {shown(url)}: {host} is a private or loopback address; "
                          "set PMD_ALLOW_PRIVATE_URLS=1 to allow it") from None

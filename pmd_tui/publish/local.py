@@ -104,11 +104,9 @@ class FolderTarget:
         self.root.mkdir(parents=True, exist_ok=True)
         folders = {p.split("/", 1)[0] for p in desired if "/" in p}
         token = uuid.uuid4().hex[:8]
-        made: list[Path] = []
         try:
             for folder in folders:
                 tmp = self.root / f".{folder}.{token}.tmp"
-                made.append(tmp)
                 for path, data in desired.items():
                     if path.startswith(folder + "/"):
                         target = tmp / path[len(folder) + 1 :]
@@ -122,12 +120,9 @@ class FolderTarget:
             for path, data in desired.items():
                 if "/" not in path:
                     tmp = self.root / f".{path}.{token}.tmp"
-                    made.append(tmp)
                     tmp.write_bytes(data)
                     os.replace(tmp, self.root / path)
-        except BaseException:
-            for p in made:  # a full disk or a crash half-way: no hidden left-overs in the target
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        except BaseException:  # a full disk or a crash half-way: no hidden left-overs, a moved folder back
             self._sweep()
             raise
         digest = hashlib.sha256(json.dumps(sorted(plan.add) + sorted(plan.update) + plan.delete).encode()

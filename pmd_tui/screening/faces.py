@@ -11,29 +11,42 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pmd_tui.model_runtime import ModelError, WarmCache
+from pmd_tui.model_runtime import ModelError, WarmCache, hub_offline, hub_reachable, looks_like_path
 
 MAX_SIDE = 640  # YuNet is trained for faces of 10-300 px; larger inputs only cost time
 _WARM: WarmCache["FaceDetector"] = WarmCache()
 
 
 def resolve_weights(spec: str, what: str = "face detector", key: str = "face_model") -> Path:
-    """A local .onnx path, or REPO/FILE.onnx from the Hugging Face Hub (its cache when offline)."""
+    """A local .onnx file, or REPO/FILE.onnx from the Hugging Face cache (downloaded when the Hub answers).
+    A missing file, or weights that are not cached while offline, fail at once with one line."""
     path = Path(spec).expanduser()
     if path.is_file():
         return path
     parts = spec.split("/")
-    if len(parts) < 3 or not spec.endswith(".onnx"):
+    hub_like = len(parts) >= 3 and spec.endswith(".onnx") and not spec.startswith(("/", "~", "."))
+    if not hub_like:
+        if looks_like_path(spec) or spec.endswith(".onnx"):
+            raise ModelError(f"the {what} {spec} does not exist: no such file (set {key} to a local "
+                             ".onnx file, to REPO/FILE.onnx on the Hub, or to \"off\")")
         raise ModelError(f"{what} {spec!r}: not a file, and not REPO/FILE.onnx on the Hugging Face Hub")
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
     repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
+    cached = try_to_load_from_cache(repo, filename)
+    if isinstance(cached, str):
+        return Path(cached)
+    if hub_offline() or not hub_reachable():
+        why = "HF_HUB_OFFLINE is set" if hub_offline() else "the Hugging Face Hub cannot be reached"
+        raise ModelError(f"{what} weights {spec} are not in the local Hugging Face cache and {why}; run "
+                         f"`hf download {repo} {filename}` where the Hub is reachable, or set {key} to a local "
+                         ".onnx file (or \"off\")") from None
     try:
         return Path(hf_hub_download(repo, filename))
     except Exception as exc:
-        raise ModelError(f"{what} weights {spec} are not in the local Hugging Face cache and cannot be "
-                         f"downloaded here ({type(exc).__name__}); run `hf download {repo} {filename}` where the "
-                         f"Hub is reachable, or set {key} to a local .onnx file (or \"off\")") from None
+        raise ModelError(f"{what} weights {spec} could not be downloaded ({type(exc).__name__}); run "
+                         f"`hf download {repo} {filename}` where the Hub is reachable, or set {key} to a local "
+                         ".onnx file (or \"off\")") from None
 
 
 @dataclass

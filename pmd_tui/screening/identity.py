@@ -161,15 +161,19 @@ def group(per_image: dict[str, list[dict]], threshold: float) -> Identities:
     names = [n for n, _ in mains]
     emb = np.asarray([e for _, e in mains], dtype=np.float64)
     sim = emb @ emb.T
-    left = list(range(len(names)))
+    alike = sim >= threshold
+    # look-alikes and summed similarity among the faces not yet grouped, updated as groups are taken out
+    degree, total = alike.sum(1).astype(np.int64), sim.sum(1)
+    left = np.ones(len(names), dtype=bool)
     groups = []
-    while left:
-        block = sim[np.ix_(left, left)]
-        degree = (block >= threshold).sum(1)
-        centre = left[int(np.lexsort((-block.mean(1), -degree))[0])]
-        members = [j for j in left if sim[centre, j] >= threshold or j == centre]
+    while left.any():
+        idx = np.flatnonzero(left)
+        centre = int(idx[np.lexsort((-total[idx], -degree[idx]))[0]])
+        members = [int(j) for j in idx if alike[centre, j] or j == centre]
         groups.append((centre, members))
-        left = [j for j in left if j not in members]
+        left[members] = False
+        degree -= alike[:, members].sum(1)
+        total -= sim[:, members].sum(1)
     groups.sort(key=lambda g: (-len(g[1]), min(g[1])))
     for i, (centre, members) in enumerate(groups):
         person = Person(_letter(i), [names[j] for j in members], emb[centre])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pmd_tui.model_runtime import (ModelError, WarmCache, load_error, pick_dtype, quiet_transformers,
+from pmd_tui.model_runtime import (ModelError, WarmCache, load_error, locate, pick_dtype, quiet_transformers,
                                    refuse_partial, resolve_device)
 
 UNSAFE = re.compile(r"nsfw|porn|hentai|sexy|explicit|nud|unsafe", re.I)
@@ -37,19 +37,21 @@ class NsfwClassifier:
 
 
 def load_nsfw(model_id: str, device: str = "auto") -> NsfwClassifier:
+    # settled before torch is imported: a missing folder or an uncached id while offline fails at once
+    source = locate(model_id, "SFW classifier", flag="nsfw_model in the config (or \"off\")")
     device = resolve_device(device)
-    return _WARM.get((model_id, device), lambda: _load(model_id, device))
+    return _WARM.get((model_id, device), lambda: _load(model_id, device, source.local_only))
 
 
-def _load(model_id: str, device: str) -> NsfwClassifier:
+def _load(model_id: str, device: str, local_only: bool = False) -> NsfwClassifier:
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
     dtype = pick_dtype(device)
     try:
         with quiet_transformers():
-            model, info = AutoModelForImageClassification.from_pretrained(model_id, dtype=dtype,
-                                                                          output_loading_info=True)
-            processor = AutoImageProcessor.from_pretrained(model_id)
+            model, info = AutoModelForImageClassification.from_pretrained(
+                model_id, dtype=dtype, output_loading_info=True, local_files_only=local_only)
+            processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only)
     except Exception as exc:
         error = load_error(model_id, exc, "SFW classifier")
         raise ModelError(f"{error} (or set nsfw_model = \"off\" in the config)") from None

@@ -408,7 +408,7 @@ class QueueStore(BenchmarkRecords):
             f = self.file(file_id)
             if f["kind"] != "image":
                 raise InputError(f"{f['name']} is not an image")
-            if f["caption"] == text and f["caption_source"] == source:
+            if f["caption"] == text and f["caption_source"] == source and (detail is None or f["caption_detail"] == detail):
                 return False
             self.conn.execute(
                 "UPDATE files SET caption = ?, caption_source = ?, caption_detail = ? WHERE id = ?",
@@ -635,6 +635,18 @@ class QueueStore(BenchmarkRecords):
                 if f["sha256"] and not f["excluded"]:
                     out.setdefault(f["sha256"], staged / f["name"])
         return out
+
+    def images_of_others(self, exclude: int, statuses: Iterable[str]) -> list[dict]:
+        """Images (name, sha256, submission id, name and status) of the other submissions in ``statuses``."""
+        statuses = [str(s) for s in statuses]
+        rows = self.conn.execute(
+            f"""SELECT f.name, f.sha256, s.id AS submission_id, s.name AS dataset, s.status
+                FROM files f JOIN submissions s ON s.id = f.submission_id
+                WHERE f.kind = 'image' AND NOT f.excluded AND s.id != ? AND s.status IN ({','.join('?' * len(statuses))})
+                ORDER BY s.id, f.name""",
+            (exclude, *statuses),
+        ).fetchall()
+        return [dict(r) for r in rows]
 
     def published_images(self, exclude: int | None = None) -> list[dict]:
         """name, sha256 and dataset name of every image of the published submissions (but ``exclude``)."""

@@ -34,29 +34,6 @@ class TaskFinished(Message):
         return "cancelled" if self.cancelled else ("done" if self.ok else "failed")
 
 
-def _start_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker with the real stderr, once (on the UI thread, briefly).
-
-    The tracker hands ``sys.stderr``'s descriptor to its process; while Textual runs, sys.stderr is a capture
-    without one (-1), and the first process pool in a task (image analysis) failed with "bad value(s) in
-    fds_to_keep" in a real terminal.
-    """
-    import sys
-    from multiprocessing import resource_tracker
-
-    tracker = resource_tracker._resource_tracker
-    if getattr(tracker, "_fd", None) is not None or sys.__stderr__ is None:
-        return
-    saved = sys.stderr
-    try:
-        sys.stderr = sys.__stderr__
-        tracker.ensure_running()
-    except Exception:  # the task then reports whatever goes wrong
-        pass
-    finally:
-        sys.stderr = saved
-
-
 def _declared_here(node, binding: Binding) -> bool:
     """True for a binding that pmd-tui's own classes declare (not one Textual's widgets bring along)."""
     for cls in type(node).__mro__:
@@ -270,7 +247,6 @@ class PmdApp(App):
         self._cancel = CancelToken()
         self.task_state = (label, 0, None)
         self._update_bars()
-        _start_resource_tracker()
         self._run_task(label, job, self._cancel)
 
     start_task = run_job  # the name screens used before the job contract
@@ -326,7 +302,7 @@ class PmdApp(App):
 
     # -- captioning and publishing (services from their own packages) ----------------------------
     def caption_submissions(self, ids: list[int], **options) -> None:
-        """Florence-2 in the background; ``options``: task, trigger ("" for none), overwrite."""
+        """Captioning in the background; ``options``: preset, task, trigger ("" for none), overwrite."""
         from pmd_tui.captioning.service import caption_job
 
         self.run_job("captioning", caption_job(self.store, self.settings, ids, **options))

@@ -133,6 +133,7 @@ class FittedTable(DataTable):
         self.spec = list(columns)
         self.fitted: list[tuple[Column, int]] = []
         self._rows: list[tuple[str, dict]] = []
+        self._drawn = False
 
     @property
     def shown_keys(self) -> list[str]:
@@ -152,10 +153,13 @@ class FittedTable(DataTable):
     def set_rows(self, rows: list[tuple[str, dict]]) -> None:
         """Replace every row, keeping the cursor on the same row key when it is still there."""
         self._rows = list(rows)
+        if not self.size.width and not self._drawn:
+            return  # not laid out yet: the first resize fills it (once, at its real width)
         self._fit()
         self._render_rows()
 
     def _render_rows(self) -> None:
+        self._drawn = True
         keep = None
         if self.row_count and self.cursor_row is not None and self.cursor_row < self.row_count:
             keep = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
@@ -176,7 +180,7 @@ class FittedTable(DataTable):
             self.update_cell(row_key, column_key, value)
 
     def on_resize(self) -> None:
-        if self._fit():
+        if self._fit() or not self._drawn:
             self._render_rows()
 
 

@@ -1,4 +1,5 @@
-"""Image rules (submission rule 4 and quality): corrupt, upscaled, small, duplicates, metadata."""
+"""Image rules (submission rule 4): corrupt, upscaled, small, duplicates (in the set, the queue and published
+sets), metadata. Quality rules (blurry, dark, ...) are in ``quality.py``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections import defaultdict
 
 from pmd_tui.checks.model import CheckContext, finding, names, plural
 from pmd_tui.checks.neardup import HashIndex, find_near_duplicates
-from pmd_tui.checks.rules.upscale import verdict
+from pmd_tui.imaging.upscale import verdict
 
 RULES = (
     "images.corrupt",
@@ -15,6 +16,7 @@ RULES = (
     "images.duplicate",
     "images.near-duplicate",
     "images.published-duplicate",
+    "images.queue-duplicate",
     "images.gps-metadata",
     "images.exif-rotation",
     "images.cmyk",
@@ -41,6 +43,36 @@ def _info(rule: str, hit: list[str], what: tuple[str, str], fine: str) -> dict:
     return finding(rule, "pass", fine)
 
 
+def _matches(ctx: CheckContext, others: list[dict]) -> dict[str, dict]:
+    """This set's image name -> the other image it duplicates (same bytes, else a near-identical hash)."""
+    by_sha = {}
+    for p in others:
+        if p.get("sha256"):
+            by_sha.setdefault(p["sha256"], p)
+    with_ph = [p for p in others if p.get("phash")]
+    index = HashIndex([int(p["phash"], 16) for p in with_ph], NEAR_DUPLICATE_BITS) if with_ph else None
+    hits = {}
+    for f in ctx.images:
+        p = by_sha.get(f["sha256"]) if f["sha256"] else None
+        if p is None and index is not None:
+            a = ctx.analyses.get(f["name"], {})
+            if a.get("phash"):
+                js, _ds, _work = index.near(int(a["phash"], 16))
+                p = with_ph[int(js.min())] if len(js) else None
+        if p is not None:
+            hits[f["name"]] = p
+    return hits
+
+
+def _others(hits: dict[str, dict]) -> str:
+    subs = {}
+    for p in hits.values():
+        subs.setdefault(p["submission_id"], p["dataset"])
+    shown = [f"#{sid} {name}" for sid, name in list(subs.items())[:3]]
+    more = f" and {len(subs) - 3} more" if len(subs) > 3 else ""
+    return ("submission " if len(subs) == 1 else "submissions ") + ", ".join(shown) + more
+
+
 def check(ctx: CheckContext) -> list[dict]:
     out = []
     bad = {n: a["error"] for n, a in ctx.analyses.items() if not a.get("ok")}
@@ -63,12 +95,12 @@ def check(ctx: CheckContext) -> list[dict]:
         first = next(iter(ups))
         nw, nh = ups[first]["native"]
         out.append(finding("images.upscaled", "warn",
-                           f"{plural(len(ups), 'image')} {_verb(len(ups), 'looks', 'look')} upscaled (no detail near the pixel scale), e.g. "
-                           f"{first} is likely ~{ups[first]['factor']:g}x from about {nw}x{nh}",
-                           list(ups), estimates={n: {"factor": v["factor"], "native": list(v["native"])}
+                           f"{plural(len(ups), 'image')} {_verb(len(ups), 'looks', 'look')} upscaled, e.g. {first}: "
+                           f"{ups[first]['why']}; consistent with a ~{ups[first]['factor']:g}x upscale from about {nw}x{nh}",
+                           list(ups), estimates={n: {"factor": v["factor"], "native": list(v["native"]), "why": v["why"]}
                                                  for n, v in ups.items()}))
     else:
-        out.append(finding("images.upscaled", "pass", "no image looks upscaled"))
+        out.append(finding("images.upscaled", "pass", "every image has pixel-level detail somewhere (no upscaling seen)"))
 
     limit = ctx.settings.limits.min_short_side
     small = [n for n, a in ctx.analyses.items() if a.get("width") and min(a["width"], a["height"]) < limit]
@@ -103,26 +135,28 @@ def check(ctx: CheckContext) -> list[dict]:
     else:
         out.append(finding("images.near-duplicate", "pass", "no near-identical images"))
 
-    published_sha = {p["sha256"]: p for p in ctx.published if p.get("sha256")}
-    published_ph = [p for p in ctx.published if p.get("phash")]
-    index = HashIndex([int(p["phash"], 16) for p in published_ph], NEAR_DUPLICATE_BITS) if published_ph else None
-    hits = {}
-    for f in ctx.images:
-        p = published_sha.get(f["sha256"])
-        if p is None and index is not None:
-            a = ctx.analyses.get(f["name"], {})
-            if a.get("phash"):
-                js, _ds, _work = index.near(int(a["phash"], 16))
-                p = published_ph[int(js.min())] if len(js) else None
-        if p is not None:
-            hits[f["name"]] = f"{p['dataset']}/{p['name']}"
+    hits = _matches(ctx, ctx.published)
     if hits:
         first = next(iter(hits))
         out.append(finding("images.published-duplicate", "warn",
-                           f"{plural(len(hits), 'image')} already published, e.g. {first} = {hits[first]}",
-                           list(hits), matches=hits))
+                           f"{plural(len(hits), 'image')} already published, e.g. {first} = "
+                           f"{hits[first]['dataset']}/{hits[first]['name']}",
+                           list(hits), matches={n: f"{p['dataset']}/{p['name']}" for n, p in hits.items()}))
     else:
         out.append(finding("images.published-duplicate", "pass", "no image is already in a published set"))
+
+    hits = _matches(ctx, ctx.queued)
+    if hits:
+        subs = sorted({p["submission_id"] for p in hits.values()})
+        first = next(iter(hits))
+        p = hits[first]
+        out.append(finding("images.queue-duplicate", "warn",
+                           f"{plural(len(hits), 'image')} also in {_others(hits)}, e.g. {first} = "
+                           f"#{p['submission_id']} {p['dataset']}/{p['name']} ({p['status']})",
+                           list(hits), submissions=subs,
+                           matches={n: {"submission": p["submission_id"], "name": p["name"]} for n, p in hits.items()}))
+    else:
+        out.append(finding("images.queue-duplicate", "pass", "no image is also in another queued or approved submission"))
 
     gps = _flag(ctx, lambda a: a.get("gps"))
     out.append(

@@ -19,7 +19,7 @@ ACTION_BINDINGS = [
     Binding("r", "reject", "Reject"),
     Binding("t", "attest", "Attest consent"),
     Binding("m", "metadata", "Edit metadata", show=False),
-    Binding("g", "caption", "Caption (Florence-2)"),
+    Binding("g", "caption", "Caption"),
     Binding("M", "screen", "Screen with models (SFW, faces, identities)", show=False),
     Binding("p", "publish", "Publish"),
     Binding("d", "publish_dry_run", "Publish dry run", show=False),
@@ -182,8 +182,8 @@ class SubmissionActions:
             if not options["overwrite"] and not missing:
                 self.app.notify("every image already has a caption (tick 'replace' to caption them again)")
                 return
-            self.app.caption_submissions([sid], task=options["task"], trigger=options["trigger"],
-                                         overwrite=options["overwrite"])
+            self.app.caption_submissions([sid], preset=options["preset"], task=options["task"],
+                                         trigger=options["trigger"], overwrite=options["overwrite"])
 
         self.app.push_screen(CaptionDialog(store.get(sid), missing, len(images), self.app.settings.caption_model),
                              chosen)

@@ -195,7 +195,8 @@ class AttestDialog(FormDialog):
 
 
 class CaptionDialog(FormDialog):
-    """Options for a Florence-2 run: the task, the trigger prefix and whether to replace existing captions."""
+    """Options for a captioning run: the preset (which captioner), the Florence-2 task, the trigger prefix and
+    whether to replace existing captions."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Start")]
     DEFAULT_CSS = DIALOG_CSS.format(name="CaptionDialog")
@@ -207,12 +208,20 @@ class CaptionDialog(FormDialog):
         self.submission, self.missing, self.total, self.model = submission, missing, total, model
 
     def compose(self) -> ComposeResult:
+        from pmd_tui.captioning.presets import PRESETS
         from pmd_tui.captioning.service import first_trigger
 
         trigger = first_trigger(self.submission.get("trigger_words")) or ""
         with Vertical():
             yield Label(literal(f"Caption #{self.submission['id']} {self.submission['name']}"), classes="title")
-            yield Static(literal(f"{self.missing} of {self.total} images have no caption · model {self.model}"))
+            yield Static(literal(f"{self.missing} of {self.total} images have no caption"))
+            yield Label("Captioner (preset)")
+            with RadioSet(id="preset"):
+                for name, preset in PRESETS.items():
+                    model = preset.model or self.model
+                    yield RadioButton(literal(f"{name}: {model.rsplit('/', 1)[-1]}"), value=name == "default",
+                                      name=name)
+            yield Label("Florence-2 task")
             with RadioSet(id="task"):
                 for key, label in self.TASKS.items():
                     yield RadioButton(label, value=key == "detailed", name=key)
@@ -223,8 +232,27 @@ class CaptionDialog(FormDialog):
                 yield Button("Cancel", id="cancel")
                 yield Button("Caption (ctrl+s)", id="ok", variant="primary")
 
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        """Choosing a preset shows its task (the maintainer's method is a short <CAPTION>)."""
+        if event.radio_set.id != "preset":
+            return
+        from pmd_tui.captioning.presets import PRESETS
+
+        # after this message: changes made while RadioSet handles its own messages would be swallowed
+        self.call_after_refresh(self._show_task, PRESETS[event.pressed.name].task)
+
+    def _show_task(self, task: str) -> None:
+        for button in self.query_one("#task", RadioSet).query(RadioButton):
+            if button.name == task:
+                button.value = True  # the set releases the one pressed before
+
     def action_save(self) -> None:
-        pressed = self.query_one("#task", RadioSet).pressed_button
-        self.dismiss({"task": pressed.name if pressed else "detailed",
+        from pmd_tui.captioning.presets import PRESETS
+
+        preset = self.query_one("#preset", RadioSet).pressed_button
+        preset = preset.name if preset else "default"
+        task = self.query_one("#task", RadioSet).pressed_button
+        task = task.name if task else PRESETS[preset].task
+        self.dismiss({"preset": preset, "task": None if task == PRESETS[preset].task else task,
                       "trigger": self.query_one("#trigger", Input).value.strip(),
                       "overwrite": self.query_one("#overwrite", Checkbox).value})

@@ -7,12 +7,13 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid
+from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from pmd_tui.stats import queue_stats
 from pmd_tui.tui.literal import literal
+from pmd_tui.tui.widgets import StatusLine
 
 BAR = "█"
 
@@ -36,11 +37,13 @@ class StatsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="stats-summary")
-        with Grid(id="stats-grid"):
-            for key in ("sizes", "resolutions", "methods", "concepts", "status", "sources"):
-                yield Static("", id=f"chart-{key}", classes="chart")
-        yield Static("", id="leaderboard")
+        with VerticalScroll(id="stats-body"):  # one column of charts on a narrow terminal, scrolled
+            yield Static("", id="stats-summary")
+            with Grid(id="stats-grid"):
+                for key in ("sizes", "resolutions", "methods", "concepts", "status", "sources"):
+                    yield Static("", id=f"chart-{key}", classes="chart")
+            yield Static("", id="leaderboard")
+        yield StatusLine()
         yield Footer()
 
     def on_mount(self) -> None:

@@ -1,0 +1,92 @@
+"""The upscale detector on a few clear cases from real photos (scikit-image's public-domain data).
+
+Its accuracy is measured on held-out real photos by tests/bench/eval_upscale.py (figures in the README);
+these only pin down the behaviour: native photos and a sharp subject on a blurred background pass,
+sharp and soft sources enlarged 1.5x-4x with the usual kernels (raw or JPEG) are caught with a factor.
+"""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage
+from PIL import Image, ImageFilter
+
+from pmd_tui.imaging.upscale import upscale_evidence, verdict
+
+DATA = Path(skimage.__file__).parent / "data"
+
+
+def _photo(name="astronaut.png") -> Image.Image:
+    return Image.open(DATA / name).convert("RGB")
+
+
+def _jpeg(im: Image.Image, q: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=q)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def _judge(im: Image.Image):
+    ev = upscale_evidence(np.asarray(im.convert("L"), dtype=np.float32))
+    return ev, verdict(ev, im.width, im.height)
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "coffee.png", "motorcycle_left.png"])
+def test_native_photos_pass(name):
+    im = _photo(name)
+    for variant in (im, _jpeg(im, 80)):
+        ev, v = _judge(variant)
+        assert v is None, ev
+
+
+@pytest.mark.parametrize("scale,kernel", [(0.75, Image.BICUBIC), (0.6, Image.LANCZOS), (0.5, Image.BOX)])
+def test_downscaled_photos_pass(scale, kernel):
+    im = _photo("motorcycle_left.png")
+    ev, v = _judge(im.resize((round(im.width * scale), round(im.height * scale)), kernel))
+    assert v is None, ev
+
+
+def test_sharp_subject_on_a_blurred_background_passes():
+    im = _photo("coffee.png")
+    soft = im.filter(ImageFilter.GaussianBlur(6))
+    soft.paste(im.crop((250, 120, 380, 250)), (250, 120))  # one in-focus patch, 130 px
+    ev, v = _judge(_jpeg(soft, 90))
+    assert v is None, ev
+
+
+@pytest.mark.parametrize("factor,kernel,soft,quality", [
+    (2, Image.BICUBIC, 0, 90),
+    (2, Image.LANCZOS, 1.2, None),
+    (1.5, Image.BILINEAR, 0, None),
+    (3, Image.BICUBIC, 0, 85),
+    (4, Image.LANCZOS, 0, 95),
+])
+def test_upscales_are_caught_with_their_factor(factor, kernel, soft, quality):
+    im = _photo()
+    if soft:
+        im = im.filter(ImageFilter.GaussianBlur(soft))
+    up = im.resize((round(im.width * factor), round(im.height * factor)), kernel)
+    if quality:
+        up = _jpeg(up, quality)
+    ev, v = _judge(up)
+    assert v is not None, ev
+    assert v["native"] == (round(up.width / v["factor"]), round(up.height / v["factor"]))
+    if soft:
+        # a soft source's detail ends below the kernel's cut-off: the factor reads the effective resolution
+        assert v["factor"] >= factor
+    else:
+        assert abs(np.log(v["factor"] / factor)) <= np.log(1.35), (v, ev)
+
+
+def test_the_reason_is_stated():
+    up = _photo().resize((1024, 1024), Image.BICUBIC)
+    _, v = _judge(up)
+    assert "no pixel-level detail anywhere in the frame" in v["why"] and "grey levels" in v["why"]
+
+
+def test_flat_and_tiny_images_are_not_judged():
+    assert upscale_evidence(np.full((300, 300), 128, np.float32)) is None
+    assert upscale_evidence(np.random.default_rng(0).random((40, 40), dtype=np.float32)) is None
