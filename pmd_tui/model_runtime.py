@@ -21,6 +21,9 @@ class ModelError(PmdError):
     """A model cannot be loaded or run."""
 
 
+DEVICES = ("auto", "cuda", "mps", "cpu")  # what --device accepts
+
+
 def resolve_device(device: str = "auto") -> str:
     import torch
 
@@ -59,7 +62,7 @@ class Source:
     local_only: bool
 
 
-PROBE_SECONDS = 1.2
+PROBE_SECONDS = 1.0
 _REACHABLE: dict[str, tuple[float, bool]] = {}
 
 
@@ -95,7 +98,7 @@ def hub_reachable(timeout: float = PROBE_SECONDS) -> bool:
 
     thread = threading.Thread(target=probe, name="pmd-hub-probe", daemon=True)
     thread.start()
-    thread.join(timeout + 0.3)
+    thread.join(timeout + 0.2)
     ok = bool(answer and answer[0])
     _REACHABLE[endpoint] = (time.monotonic(), ok)
     return ok

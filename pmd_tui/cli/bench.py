@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pmd_tui.cli.common import Context, dump_json, echo, handle_errors, info, out
+from pmd_tui.model_runtime import DEVICES
 
 
 @click.command("split")
@@ -86,7 +87,7 @@ def prompts_cmd(obj: Context, submission_id, class_word, from_file, reset, as_js
 @click.argument("samples", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--dataset", required=True, help="Dataset name (as published) or submission id.")
 @click.option("--label", required=True, help="The run, e.g. \"LoRA r16 2000 steps\".")
-@click.option("--device", type=click.Choice(["auto", "cuda", "mps", "cpu"]), default="auto", show_default=True)
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--no-save", is_flag=True, help="Print the scores without storing them.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj

@@ -8,6 +8,7 @@ import click
 
 from pmd_tui.captioning.presets import PRESETS
 from pmd_tui.cli.common import Context, echo, handle_errors, info, out
+from pmd_tui.model_runtime import DEVICES
 from pmd_tui.store import Status
 
 
@@ -26,7 +27,7 @@ from pmd_tui.store import Status
 @click.option("--no-trigger", is_flag=True, help="Do not prefix a trigger word.")
 @click.option("--overwrite", is_flag=True, help="Caption every image, replacing existing captions.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Images per batch (default: 16 on a GPU, 2 on a CPU).")
-@click.option("--device", type=click.Choice(["auto", "cuda", "mps", "cpu"]), default="auto", show_default=True)
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--beams", type=click.IntRange(min=1), help="Beam search width (default: the preset's, else the "
               "checkpoint's generation config).")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), help="Longest caption, in tokens (default: the "

@@ -6,6 +6,7 @@ import click
 
 from pmd_tui.cli.common import (Context, dump_json, handle_errors, info, out, resolve_ids, submission_json,
                                 tell_issue)
+from pmd_tui.model_runtime import DEVICES
 from pmd_tui.store import CONCEPT_TYPES, LIKENESS_CHOICES, Status
 
 # the same words as everywhere else (pending, not "wait"), loud when they need a look
@@ -18,7 +19,7 @@ MARK = {"pass": "pass", "info": "info", "warn": "WARN", "pending": "PENDING", "f
 @click.option("--all", "check_all", is_flag=True, help="Every submission (default: the new and checked ones).")
 @click.option("--models", is_flag=True,
               help="First screen new images with the SFW classifier, the face detector and the face recognizer.")
-@click.option("--device", type=click.Choice(["auto", "cuda", "mps", "cpu"]), default="auto", show_default=True,
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="Where the screening models run.")
 @click.pass_obj
 @handle_errors

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
+from pmd_tui import paths
 from pmd_tui.config import Settings
 from pmd_tui.errors import DuplicateError, InputError, PmdError, describe_os_error
 from pmd_tui.imaging.probe import probe
@@ -49,7 +50,7 @@ def work_folder(data_dir: Path):
 
     Removed on the way out; after a crash or ``kill -9`` the lock dies with the process, and the next
     intake sweeps every unlocked folder away, so extraction left-overs never pile up."""
-    tmp_root = data_dir / "tmp"
+    tmp_root = data_dir / paths.TMP
     tmp_root.mkdir(parents=True, exist_ok=True)
     sweep_stale(tmp_root)
     while True:
@@ -159,7 +160,7 @@ def add_source(
 
 def _add_in(store, settings, src: Path, kind: str, uid: str, tmp: Path, *, name, issue, submitter, extra, say,
             again: bool = False) -> int:
-    final = store.data_dir / "submissions" / uid
+    final = store.data_dir / paths.SUBMISSIONS / uid
     extract_dir = tmp / "extract"
     extract_dir.mkdir(parents=True)
     moved = False
@@ -287,7 +288,7 @@ def add_url(
     link = classify(url)
     say = progress or (lambda _msg: None)
     say(f"downloading {shown(link.url, 200)}" + (f" ({link.kind} link)" if link.kind != "direct" else ""))
-    with Downloader(settings.data_dir / "downloads", settings.limits, progress=download_progress) as dl:
+    with Downloader(settings.data_dir / paths.DOWNLOADS, settings.limits, progress=download_progress) as dl:
         path = dl.fetch(link)
     try:
         info = {"source": shown(link.url, 10_000), "source_kind": link.kind if link.kind != "direct" else "url", **(extra or {})}

@@ -690,7 +690,7 @@ class QueueStore(BenchmarkRecords):
 
     def history_dir(self, submission: dict) -> Path:
         """Earlier contents of fixed staged images, by content hash (what an undo restores)."""
-        return self.data_dir / "submissions" / submission["uid"] / "history"
+        return self.data_dir / paths.SUBMISSIONS / submission["uid"] / "history"
 
     def upload_dir(self, submission: dict) -> Path:
         """The untouched original upload (kept so any normalisation can be redone or audited)."""
