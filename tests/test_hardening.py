@@ -680,7 +680,7 @@ def hub(monkeypatch):
     server.stop()
 
 
-def test_a_failed_read_of_stats_json_stops_the_publish(hub, store, settings, tmp_path):
+def test_a_failed_read_of_stats_json_stops_the_publish(hub, store, settings, tmp_path, monkeypatch):
     """HTTP 500 on stats.json (``LocalEntryNotFoundError`` is a subclass of ``EntryNotFoundError``) used to
     read as 'no datasets': the card and stats.json lost every dataset not in this queue."""
     from tests.test_publish import REPO, approved, publish
@@ -695,6 +695,12 @@ def test_a_failed_read_of_stats_json_stops_the_publish(hub, store, settings, tmp
     before = dict(hub.files(REPO))
     commits = len(hub.commits(REPO))
     second = approved(store, settings, tmp_path, name="Second set", issue=2)
+    import types
+
+    import huggingface_hub.utils._http as hf_http
+
+    # the client retries a 500 with back-off (seconds each): the same answers, without the waiting
+    monkeypatch.setattr(hf_http, "time", types.SimpleNamespace(**{**vars(hf_http.time), "sleep": lambda s: None}))
     hub.fail("resolve", *["500"] * 20)
     with pytest.raises(NetworkError, match="reading stats.json .* failed"):
         publish(store, settings, [second])
