@@ -104,7 +104,7 @@ def readme_text(sub: dict, stats: dict, attribution: list[str] = ()) -> str:
         ("Concept type", sub.get("concept_type")),
         ("Concept", sub.get("concept")),
         ("Trigger words", sub.get("trigger_words")),
-        ("Captioning method", stats.get("caption_method") or "none"),
+        ("Captioning method", stats.get("caption_method") or sub.get("caption_method") or "none"),
         ("Images", stats["images"]),
         ("kohya repeats", sub.get("repeats")),
         ("Source issue", f"#{sub['issue_number']}" if sub.get("issue_number") else None),
