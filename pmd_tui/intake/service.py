@@ -130,12 +130,13 @@ def add_source(
     submitter: str | None = None,
     extra: dict | None = None,
     progress: Say | None = None,
-    again: bool = False,
+    again: bool = True,
 ) -> int:
     """Unpack ``source`` (a zip or a folder) into the queue and return the new submission's id.
 
     Content already in the queue (the same images) is refused with a DuplicateError naming the other
-    submission, unless ``again``.
+    submission, unless ``again`` (the CLI's ``add`` passes ``again=False`` unless ``--again``; scripts and
+    tests that take in variations of one set on purpose keep the default).
     """
     say = progress or (lambda _msg: None)
     src = Path(source).expanduser()
@@ -275,7 +276,7 @@ def add_url(
     extra: dict | None = None,
     progress: Say | None = None,
     download_progress=None,
-    again: bool = False,
+    again: bool = True,
 ) -> int:
     """Download a submitted link (direct, Drive, Dropbox, Hugging Face) and take it in like a local zip.
 
