@@ -12,6 +12,10 @@ from pmd_tui.store import QueueStore, Status
 from pmd_tui.store.vocabulary import BLOCKING, SEVERITY
 
 
+# findings no override can pass: the Hub would refuse the folder anyway
+NOT_OVERRIDABLE = ("format.folder-size",)
+
+
 def blocking_findings(store: QueueStore, submission_id: int) -> list[dict]:
     """Findings that stop an approval: anything at fail level and any unattested human rule."""
     return [c for c in store.checks(submission_id) if c["status"] in BLOCKING]
@@ -33,6 +37,9 @@ def approve(store: QueueStore, settings: Settings, submission_id: int, *, note: 
         run_checks(store, settings, [submission_id])
     actor = settings.actor
     blockers = blocking_findings(store, submission_id)
+    hard = [c for c in blockers if c["rule"] in NOT_OVERRIDABLE]
+    if hard:
+        raise RuleError(f"cannot approve #{submission_id}: {hard[0]['message']}")
     if blockers and not (override and override.strip()):
         desc = ", ".join(f"{c['rule']} ({c['status']})" for c in blockers)
         hint = "caption them (g / pmd-tui caption), " if any(c["rule"] == "format.missing-caption" for c in blockers) else ""

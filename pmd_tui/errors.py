@@ -11,6 +11,14 @@ class InputError(PmdError):
     """Bad input: a broken archive, an unknown id, an unreadable file."""
 
 
+class DuplicateError(InputError):
+    """The same content is already in the queue (``add --again`` takes it in anyway)."""
+
+    def __init__(self, message: str, other_id: int):
+        super().__init__(message)
+        self.other_id = other_id
+
+
 class StateError(PmdError):
     """An action that the submission's current state does not allow."""
 

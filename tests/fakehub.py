@@ -64,6 +64,7 @@ class FakeHub:
         self.requests: list[tuple[str, str]] = []
         self.failures: dict[str, list[str]] = {}  # endpoint name -> queued failure modes
         self.before_commit = None  # callable(hub, repo_id), e.g. to land a concurrent commit
+        self.retry_after = "1"  # the Retry-After header of an injected 429 (the Hub's commit rate limit)
         self.lock = threading.RLock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.handle_error = lambda *a: None  # a client hanging up is no traceback in a test's stderr
@@ -159,6 +160,10 @@ class FakeHub:
                     queue.pop(0)
                 if mode in ("drop", "drop-after"):
                     self._drop()
+                elif mode == "429":
+                    self._send(429, {"error": "You have exceeded the rate limit for repository commits (128 per hour)."},
+                               {"Retry-After": hub.retry_after,
+                                "X-Error-Message": "You have exceeded the rate limit for repository commits (128 per hour)."})
                 else:
                     self._error(int(mode), f"injected failure {mode}")
                 return True

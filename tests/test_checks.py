@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 import skimage
 from PIL import Image, ImageFilter
 
@@ -19,6 +20,7 @@ PHOTOS = Path(skimage.__file__).parent / "data"
 
 
 def submit(store, settings, tmp_path, entries, name="s.zip", **kw):
+    kw.setdefault("again", True)  # these tests submit the same generated images in variations on purpose
     sid = add_source(store, settings, make_zip(tmp_path / name, entries), **kw)
     findings = run_checks(store, settings, [sid])[sid]
     return sid, {f["rule"]: f for f in findings}
@@ -57,7 +59,7 @@ def test_layout_rules_fire(tmp_path, store, settings):
     _, r = submit(store, settings, tmp_path, entries)
     assert r["format.nested-folders"]["status"] == "info"
     assert "img/5_zz cat/" in r["format.nested-folders"]["message"] and "repeats 5" in r["format.nested-folders"]["message"]
-    assert r["format.missing-caption"]["status"] == "warn" and r["format.missing-caption"]["files"] == ["a.png"]
+    assert r["format.missing-caption"]["status"] == "pending" and r["format.missing-caption"]["files"] == ["a.png"]
     assert r["format.orphan-caption"]["status"] == "warn" and r["format.orphan-caption"]["files"] == ["stray.txt"]
     assert r["format.name-collision"]["status"] == "fail"
     assert r["format.name-collision"]["files"] == ["B.jpg", "a.jpg", "a.png", "b.jpg"]
@@ -65,10 +67,25 @@ def test_layout_rules_fire(tmp_path, store, settings):
     assert r["archive.unsafe"]["status"] == "pass"
 
 
-def test_no_captions_is_info_and_auto_captioned(tmp_path, store, settings):
-    _, r = submit(store, settings, tmp_path, kohya_set(2, captions=False, readme=None))
-    assert r["format.missing-caption"]["status"] == "info" and "Florence-2" in r["format.missing-caption"]["message"]
+def test_no_captions_waits_for_captions_before_approval(tmp_path, store, settings, cli):
+    """Rule 6 is a gate: uncaptioned images block approval until captioned or overridden with a reason."""
+    sid, r = submit(store, settings, tmp_path, kohya_set(2, captions=False, readme=None))
+    assert r["format.missing-caption"]["status"] == "pending" and "Florence-2" in r["format.missing-caption"]["message"]
+    assert r["format.missing-caption"]["files"] == ["img00.jpg", "img01.jpg"]
     assert r["readme.missing"]["status"] == "pass" and r["readme.caption-method"]["status"] == "pass"
+    res = cli("approve", sid)
+    assert res.exit_code != 0 and "format.missing-caption (pending)" in res.stderr and "pmd-tui caption" in res.stderr
+    assert store.get(sid)["status"] == "checked"
+    # captioning one image still leaves the other waiting; captioning both clears the gate
+    first, second = store.files(sid, "image")
+    store.set_caption(first["id"], "a photo", actor="t", source="generated", detail="m <CAPTION>")
+    assert cli("approve", sid).exit_code != 0
+    assert next(c for c in store.checks(sid) if c["rule"] == "format.missing-caption")["files"] == ["img01.jpg"]
+    store.set_caption(second["id"], "   ", actor="t")  # a blank caption is no caption
+    assert cli("approve", sid).exit_code != 0
+    res = cli("approve", sid, "--override", "publish the captioned one only")
+    assert res.exit_code == 0, res.stderr
+    assert "format.missing-caption" in store.events(sid)[-1]["detail"]["overridden"]
 
 
 def test_unsafe_archive_is_a_fail(tmp_path, store, settings):
@@ -278,6 +295,34 @@ def test_kohya_folder_token_counts_as_a_stated_trigger(tmp_path, store, settings
     (tmp_path / "b").mkdir()
     sid, r = submit(store, settings, tmp_path / "b", entries)
     assert r["readme.trigger-word"]["status"] == "warn"
+
+
+def test_licence_and_attribution_files_are_kept_and_reported(tmp_path, store, settings, cli):
+    entries = {**kohya_set(2), "LICENSE": "CC-BY 4.0\n", "images.md": "img00: by A (CC0)\n",
+               "prompts.txt": "a photo of ohwx dog\n", "references/sources.txt": "https://example.org\n",
+               "notes.docx": b"PK not a doc"}
+    sid, r = submit(store, settings, tmp_path, entries)
+    f = r["format.attribution-files"]
+    assert f["status"] == "info" and f["files"] == ["LICENSE", "images.md", "prompts.txt", "sources.txt"]
+    assert r["format.unsupported-file"]["files"] == ["notes.docx"]  # only that one is not published
+    assert r["format.orphan-caption"]["status"] == "pass"  # prompts.txt is not a stray caption
+    staged = store.staged_dir(store.get(sid))
+    assert (staged / "images.md").read_text() == "img00: by A (CC0)\n"
+    out = cli("show", sid).stdout
+    assert "LICENSE  attribution" in out and "images.md  attribution" in out
+
+
+def test_a_folder_over_the_hubs_limit_cannot_be_approved(tmp_path, store, settings, monkeypatch):
+    from pmd_tui.checks.rules import layout
+    from pmd_tui.decisions import approve
+    from pmd_tui.errors import RuleError
+
+    monkeypatch.setattr(layout, "MAX_FOLDER_FILES", 5)  # 2 images: 2 + 2 captions + readme + metadata = 6
+    sid, r = submit(store, settings, tmp_path, kohya_set(2))
+    assert r["format.folder-size"]["status"] == "fail" and "6 files" in r["format.folder-size"]["message"]
+    with pytest.raises(RuleError, match="split the dataset"):
+        approve(store, settings, sid, override="please")
+    assert store.get(sid)["status"] == "checked"
 
 
 def test_quality_rules_fire_with_their_measured_figures(tmp_path, store, settings):

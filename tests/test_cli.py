@@ -94,3 +94,25 @@ def test_add_each_takes_one_submission_per_sub_folder(tmp_path, cli):
     assert sorted(x["name"] for x in listed) == ["backpack", "dog6"] and all(x["images"] == 2 for x in listed)
     r = cli("add", tmp_path / "dreambooth" / "prompts.txt", "--each")
     assert r.exit_code == 2 and "needs folders" in r.stderr
+
+
+def test_adding_content_already_in_the_queue_names_the_other_submission(tmp_path, cli):
+    z = make_zip(tmp_path / "rusty.zip", kohya_set(3))
+    assert cli("add", z, "--name", "Rusty").stdout.strip() == "1"
+    # the same images again, as a zip under another name or as a folder: refused, naming #1
+    again = make_zip(tmp_path / "rusty-v2.zip", {**kohya_set(3), "img00.txt": "a new caption"})
+    r = cli("add", again)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "already in the queue as #1 'Rusty' (new, the same 3 images); add --again" in r.stderr
+    folder = tmp_path / "folder"
+    for name, data in kohya_set(3).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+    other = make_zip(tmp_path / "other.zip", kohya_set(2, seed=50))
+    r = cli("add", folder, other)  # several sources: the duplicate is skipped, the rest goes in, exit 1
+    assert r.exit_code == 1 and r.stdout.strip() == "2" and "skipped: folder is already in the queue as #1" in r.stderr
+    # a subset of the images is not the same content
+    assert cli("add", make_zip(tmp_path / "part.zip", kohya_set(2))).exit_code == 0
+    r = cli("add", again, "--again")
+    assert r.exit_code == 0 and r.stdout.strip() == "4"
+    assert len(json.loads(cli("list", "--json").stdout)) == 4

@@ -597,8 +597,8 @@ def webp_with_xmp() -> bytes:
 
 LOCATED = {"fill.jpg": jpeg_with_fill_bytes, "xmp.jpg": lambda: jpeg_with_xmp(False),
            "extxmp.jpg": lambda: jpeg_with_xmp(True), "raw-exif.png": png_with_raw_exif_profile,
-           "raw-exif-text.png": lambda: png_with_raw_exif_profile(False), "xmp.png": png_with_compressed_xmp,
-           "xmp.webp": webp_with_xmp}
+           "raw-exif-text.png": lambda: png_with_raw_exif_profile(False), "xmp-png.png": png_with_compressed_xmp,
+           "xmp-webp.webp": webp_with_xmp}  # one stem each: every image has its own caption (rule 6)
 
 
 def _pixels(data: bytes):
@@ -770,6 +770,7 @@ def test_a_full_disk_while_publishing_to_a_folder_leaves_no_hidden_left_overs(tm
     assert cli("publish", small, "--to", out).exit_code == 0
     stats = (out / "stats.json").read_bytes()
     entries = {f"big{i}.png": image_bytes(size=(700, 700), seed=i, fmt="PNG") for i in range(5)}
+    entries.update({f"big{i}.txt": f"big picture {i}" for i in range(5)})  # rule 6: captioned, so it is written
     cli("add", make_zip(tmp_path / "big.zip", entries, compression=zipfile.ZIP_STORED), "--name", "Big")
     big = max(store.ids())
     assert cli("approve", big, "--override", "t").exit_code == 2  # not checked yet

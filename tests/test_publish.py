@@ -96,8 +96,14 @@ def test_publish_one_commit_with_lfs_images_captions_card_and_stats(hub, store, 
     # the card: YAML with one config per dataset, a table of statistics; stats.json for scripts
     card = files["README.md"].decode()
     meta = yaml.safe_load(card.split("---")[1])
-    assert meta["configs"] == [{"config_name": "rusty-the-dog", "data_files": [{"split": "train", "path": "rusty-the-dog/**"}]}]
-    assert "| [rusty-the-dog](rusty-the-dog/readme.txt) | 3 | 3 | 576 px | manual | object | #12 |" in card
+    # each config selects only the images and metadata.jsonl (never the .txt captions or readme.txt)
+    assert meta["configs"] == [
+        {"config_name": "default", "default": True,
+         "data_files": [{"split": "train", "path": ["rusty-the-dog/*.jpg", "rusty-the-dog/metadata.jsonl"]}]},
+        {"config_name": "rusty-the-dog",
+         "data_files": [{"split": "train", "path": ["rusty-the-dog/*.jpg", "rusty-the-dog/metadata.jsonl"]}]}]
+    assert ("| [rusty-the-dog](rusty-the-dog/readme.txt) | 3 | 3 | 576 px | submitted by the contributor "
+            "(stated: manual) for 3 images | object | #12 |") in card
     stats = json.loads(files["stats.json"])
     assert stats["totals"] == {"datasets": 1, "images": 3}
     assert stats["datasets"]["rusty-the-dog"]["issue"] == 12
@@ -118,7 +124,7 @@ def test_second_dataset_extends_the_card_and_unchanged_is_no_commit(hub, store, 
     stats = json.loads(hub.files(REPO)["stats.json"])
     assert sorted(stats["datasets"]) == ["ink-style", "rusty"] and stats["totals"]["images"] == 5
     card = yaml.safe_load(hub.files(REPO)["README.md"].decode().split("---")[1])
-    assert [c["config_name"] for c in card["configs"]] == ["ink-style", "rusty"]
+    assert [c["config_name"] for c in card["configs"]] == ["default", "ink-style", "rusty"]
     n = len(hub.commits(REPO))
     [again] = publish(store, settings, [a])
     assert again.outcome == "unchanged" and len(hub.commits(REPO)) == n
@@ -133,7 +139,14 @@ def test_edited_caption_republishes_only_what_changed(hub, store, settings, tmp_
 
     target = make_target(settings, REPO)
     r = publish_one(store, settings, target, sid, dry_run=True)
-    assert sorted(r.plan.update) == ["rusty-the-dog/img1.txt", "rusty-the-dog/metadata.jsonl"]
+    # the caption, metadata.jsonl, and the captioning methods (readme.txt, card, stats.json: 1 image edited)
+    assert sorted(r.plan.update) == ["README.md", "rusty-the-dog/img1.txt", "rusty-the-dog/metadata.jsonl",
+                                     "rusty-the-dog/readme.txt", "stats.json"]
+    from pmd_tui.publish.bundle import build_bundle
+
+    readme = build_bundle(store, sid).files["readme.txt"].decode()
+    assert ("Captioning method: submitted by the contributor (stated: manual) for 2 images; "
+            "written or corrected by the maintainer for 1 image") in readme
     assert not r.plan.add and not r.plan.delete
 
 
@@ -272,3 +285,65 @@ def test_corrupt_image_is_left_out_and_reported(store, settings, tmp_path, cli):
     assert r.exit_code == 0, r.stderr
     assert "left out (cannot be decoded): b.jpg" in r.stderr
     assert sorted(p.name for p in (tmp_path / "out" / "broken").iterdir()) == ["a.jpg", "a.txt", "metadata.jsonl", "readme.txt"]
+
+
+def test_many_datasets_are_grouped_into_fewer_commits(hub, store, settings, tmp_path, cli, monkeypatch):
+    """Inside the Hub's commit rate: 7 datasets with a budget of 3 commits go out as 3 + 3 + 1."""
+    from pmd_tui.publish.hub import HubTarget
+
+    monkeypatch.setattr(HubTarget, "max_commits", 3)
+    ids = [approved(store, settings, tmp_path, name=f"Set {i}", issue=i, n=1) for i in range(1, 8)]
+    hub.create(REPO)
+    r = cli("--publish-all", "--repo", REPO)
+    assert r.exit_code == 0, r.stderr
+    commits = hub.commits(REPO)[1:]
+    assert [c.message for c in commits] == ["Publish 3 datasets: set-1, set-2, set-3",
+                                            "Publish 3 datasets: set-4, set-5, set-6", "Add dataset set-7 (issue #7)"]
+    assert all(store.get(i)["status"] == "published" for i in ids)
+    assert len({p["commit_id"] for p in store.publications()}) == 3
+    stats = json.loads(hub.files(REPO)["stats.json"])
+    assert stats["totals"] == {"datasets": 7, "images": 7}
+    for i in range(1, 8):
+        assert f"set-{i}/img0.jpg" in hub.files(REPO)
+    assert f"#{ids[0]} Set 1: published set-1/" in r.stdout
+
+
+def test_a_group_is_all_or_nothing(hub, store, settings, tmp_path, monkeypatch):
+    from pmd_tui.errors import NetworkError
+    from pmd_tui.publish.hub import HubTarget
+
+    monkeypatch.setattr(HubTarget, "max_commits", 1)
+    ids = [approved(store, settings, tmp_path, name=f"Set {i}", issue=i, n=1) for i in range(1, 3)]
+    hub.create(REPO)
+    hub.fail("commit", "500")
+    with pytest.raises(NetworkError):
+        publish(store, settings, ids)
+    assert [store.get(i)["status"] for i in ids] == ["approved", "approved"] and len(hub.commits(REPO)) == 1
+    publish(store, settings, ids)
+    assert [store.get(i)["status"] for i in ids] == ["published", "published"] and len(hub.commits(REPO)) == 2
+
+
+def test_rate_limit_429_is_waited_out_as_retry_after_says(hub, store, settings, tmp_path, cli, monkeypatch):
+    from pmd_tui.publish.hub import HubTarget
+
+    waited = []
+    monkeypatch.setattr(HubTarget, "sleep", staticmethod(waited.append))
+    sid = approved(store, settings, tmp_path)
+    hub.create(REPO)
+    hub.retry_after = "3"
+    hub.fail("commit", "429", "429")
+    r = cli("publish", sid, "--repo", REPO)
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.count("the Hub's rate limit (HTTP 429): waiting 3 s as it asks (Retry-After)") == 2
+    assert sum(waited) == 6 and store.get(sid)["status"] == "published" and len(hub.commits(REPO)) == 2
+    # when it does not lift: one clear line, nothing marked
+    sid2 = approved(store, settings, tmp_path, name="Other", issue=13)
+    hub.fail("commit", "429", "429", "429", "429")
+    r = cli("publish", sid2, "--repo", REPO)
+    assert r.exit_code == 2 and "rate limit (HTTP 429) did not lift after 3 waits" in r.stderr.splitlines()[-1]
+    assert store.get(sid2)["status"] == "approved"
+    # a wait longer than an hour is not sat out
+    hub.retry_after = "7200"
+    hub.fail("commit", "429")
+    r = cli("publish", sid2, "--repo", REPO)
+    assert r.exit_code == 2 and "asks to wait 120 min" in r.stderr

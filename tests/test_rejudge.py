@@ -66,7 +66,7 @@ def test_published_set_reopens_as_approved_and_republishes_in_one_commit(hub, st
     assert ev["detail"]["from"] == "published" and ev["detail"]["to"] == "approved"
     r = cli("--publish-all", "--repo", REPO)
     assert r.exit_code == 0, r.stderr
-    assert "published rusty-the-dog/ (0 to upload, 2 to change, 0 to delete" in r.stdout
+    assert "published rusty-the-dog/ (0 to upload, 5 to change, 0 to delete" in r.stdout
     commits = hub.commits(REPO)
     assert len(commits) == n + 1 and commits[-1].message == "Update dataset rusty-the-dog (issue #12)"
     files = hub.files(REPO)

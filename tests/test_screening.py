@@ -35,7 +35,7 @@ def add(cli, tmp_path, entries, name="set", readme="Trigger word: zz\nCaptioning
     for k in list(entries):
         if k.endswith(".png"):
             entries[k[:-4] + ".txt"] = entries.get(k[:-4] + ".txt", "zz, a photo")
-    r = cli("add", make_zip(tmp_path / f"{name}.zip", entries), "--name", name)
+    r = cli("add", make_zip(tmp_path / f"{name}.zip", entries), "--name", name, "--again")  # variations of one set
     assert r.exit_code == 0, r.stderr
     return int(r.stdout.split()[-1])
 

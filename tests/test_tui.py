@@ -342,7 +342,7 @@ async def test_publish_all_key_commits_to_the_hub(demo, monkeypatch):
             assert any(p.startswith("zkx-painting-style/") for p in hub.files("maint/tui"))
             assert any("/datasets/maint/tui/commit/" in n.message for n in app._notifications)
             # a failure is one line in a notification, and nothing is marked
-            sid = by_name(store, "toy robot no captions")
+            sid = by_name(store, "odd strings")
             from pmd_tui.decisions import approve
 
             approve(store, settings, sid, override="test")

@@ -25,7 +25,8 @@ def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, 
         if done < total:
             info(f"publishing {done + 1}/{total} {what}")
 
-    results = publish(store, obj.settings, ids, repo=repo, to_dir=to_dir, dry_run=dry_run, progress=progress)
+    results = publish(store, obj.settings, ids, repo=repo, to_dir=to_dir, dry_run=dry_run, progress=progress,
+                      say=info)
     for r in results:
         if r.outcome == "would-publish":
             out(f"#{r.submission_id} {r.name} -> {r.folder}/: {r.plan.summary()}")
@@ -39,6 +40,8 @@ def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, 
                 tell_issue(obj, r.submission_id, "published", notify, url=r.url, folder=r.folder)
         if r.skipped:
             info(f"  left out (cannot be decoded): {', '.join(r.skipped)}")
+        if r.uncaptioned:
+            info(f"  left out (no caption, rule 6): {', '.join(r.uncaptioned)}")
     return 0
 
 

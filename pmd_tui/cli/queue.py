@@ -17,9 +17,10 @@ from pmd_tui.store import QueueStore, Status
 @click.option("--issue", help="GitHub issue number the submission came from.")
 @click.option("--submitter", help="Who submitted it (GitHub user name).")
 @click.option("--each", is_flag=True, help="A folder of datasets: one submission per sub-folder (e.g. DreamBooth's).")
+@click.option("--again", is_flag=True, help="Take it in even if the same images are already in the queue.")
 @click.pass_obj
 @handle_errors
-def add(obj: Context, sources, name, issue, submitter, each):
+def add(obj: Context, sources, name, issue, submitter, each, again):
     """Take zips, folders or links into the review queue; prints the new ids, the last line is the last id.
 
     Links: direct http(s) files, Google Drive and Dropbox share links, Hugging Face file URLs."""
@@ -44,19 +45,31 @@ def add(obj: Context, sources, name, issue, submitter, each):
         sources = tuple(expanded)
     if name and len(sources) > 1:
         raise click.UsageError("--name applies to one source at a time")
+    from pmd_tui.errors import DuplicateError
+
     issue_no = parse_issue(issue)
+    duplicates = 0
     for source in sources:
-        if is_url(source):
-            sid = add_url(obj.store, obj.settings, source, name=name, issue=issue_no, submitter=submitter,
-                          progress=info, download_progress=download_bar())
-        else:
-            sid = add_source(obj.store, obj.settings, source, name=name, issue=issue_no, submitter=submitter,
-                             progress=info)
+        try:
+            if is_url(source):
+                sid = add_url(obj.store, obj.settings, source, name=name, issue=issue_no, submitter=submitter,
+                              progress=info, download_progress=download_bar(), again=again)
+            else:
+                sid = add_source(obj.store, obj.settings, source, name=name, issue=issue_no, submitter=submitter,
+                                 progress=info, again=again)
+        except DuplicateError as exc:
+            if len(sources) == 1:
+                raise
+            info(f"skipped: {exc}")  # the other sources still go in
+            duplicates += 1
+            continue
         sub = obj.store.get(sid)
         counts = obj.store.summaries()
         row = next(r for r in counts if r["id"] == sid)
         info(f"added #{sid} {sub['name']!r}: {row['images']} images, {row['captions']} captions")
         out(sid)
+    if duplicates:
+        raise SystemExit(1)
 
 
 @click.command("list")

@@ -17,13 +17,23 @@ CAPTION_EXTS = (".txt", ".caption", ".cap")
 README_NAMES = ("readme.txt", "readme.md", "readme", "readme.markdown")
 MAX_NAME_BYTES = 255
 REPEAT_DIR = re.compile(r"^(?P<n>\d+)_(?P<concept>.+)$")
+# text files that carry licences, sources or prompts: kept and published beside readme.txt
+ATTRIBUTION_NAME = re.compile(r"^(licen[cs]e|copying|references?|sources?|credits?|attributions?|prompts?)\b|licen[cs]|"
+                              r"^images\.md$|^readme\.(md|markdown)$", re.I)
+ATTRIBUTION_EXTS = ("", ".txt", ".md", ".markdown", ".rst", ".csv", ".json", ".yaml", ".yml")
+RESERVED_NAMES = ("readme.txt", "metadata.jsonl")
+
+
+def is_attribution(name: str) -> bool:
+    p = PurePosixPath(name)
+    return p.suffix.lower() in ATTRIBUTION_EXTS and bool(ATTRIBUTION_NAME.search(p.name))
 
 
 @dataclass
 class PlannedFile:
     name: str  # name in the staged (and published) folder
     original_path: str
-    kind: str  # image | orphan-caption | readme | other
+    kind: str  # image | orphan-caption | extra-caption | readme | attribution | other
     caption_path: str | None = None
 
 
@@ -132,8 +142,20 @@ def plan_layout(paths: list[str]) -> LayoutPlan:
         taken.add(name)
         plan.files.append(PlannedFile(name=name, original_path=o, kind="image", caption_path=cap))
 
+    caption_names = {PurePosixPath(f.name).stem.lower() + ".txt" for f in plan.files}
+    kept_names: set[str] = set()
     for o, r in sorted(rel.items()):
-        if o in used_captions or o == plan.readme_path or is_image_name(r.name):
+        if o in used_captions or is_image_name(r.name):
+            continue
+        if is_attribution(r.name) and o not in plan.extra_captions and (o != plan.readme_path or r.suffix.lower() != ".txt"):
+            # kept under its own name unless that is taken (a caption's, the readme's, another one's)
+            name = r.name
+            if name.lower() in caption_names or name.lower() in RESERVED_NAMES or name.lower() in kept_names:
+                name = _slug("_".join(r.parent.parts) or "attribution") + "_" + r.name
+            kept_names.add(name.lower())
+            plan.files.append(PlannedFile(name=name, original_path=o, kind="attribution"))
+            continue
+        if o == plan.readme_path:
             continue
         kind = "orphan-caption" if r.suffix.lower() in CAPTION_EXTS else "other"
         if o in plan.extra_captions:

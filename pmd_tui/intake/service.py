@@ -22,7 +22,7 @@ from typing import Callable
 
 from pmd_tui import paths
 from pmd_tui.config import Settings
-from pmd_tui.errors import InputError, PmdError, describe_os_error
+from pmd_tui.errors import DuplicateError, InputError, PmdError, describe_os_error
 from pmd_tui.imaging.probe import probe
 from pmd_tui.intake import readme as readme_parse
 from pmd_tui.intake.archive import Unpacked, copy_folder, unpack_zip
@@ -130,8 +130,14 @@ def add_source(
     submitter: str | None = None,
     extra: dict | None = None,
     progress: Say | None = None,
+    again: bool = True,
 ) -> int:
-    """Unpack ``source`` (a zip or a folder) into the queue and return the new submission's id."""
+    """Unpack ``source`` (a zip or a folder) into the queue and return the new submission's id.
+
+    Content already in the queue (the same images) is refused with a DuplicateError naming the other
+    submission, unless ``again`` (the CLI's ``add`` passes ``again=False`` unless ``--again``; scripts and
+    tests that take in variations of one set on purpose keep the default).
+    """
     say = progress or (lambda _msg: None)
     src = Path(source).expanduser()
     if not src.exists():
@@ -146,14 +152,15 @@ def add_source(
     try:
         with work_folder(store.data_dir) as (uid, tmp):
             return _add_in(store, settings, src, kind, uid, tmp, name=name, issue=issue, submitter=submitter,
-                           extra=extra, say=say)
+                           extra=extra, say=say, again=again)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
             raise PmdError(f"{src.name}: cannot stage it: {describe_os_error(exc)}") from None
         raise InputError(f"{src.name}: {describe_os_error(exc)}") from None
 
 
-def _add_in(store, settings, src: Path, kind: str, uid: str, tmp: Path, *, name, issue, submitter, extra, say) -> int:
+def _add_in(store, settings, src: Path, kind: str, uid: str, tmp: Path, *, name, issue, submitter, extra, say,
+            again: bool = False) -> int:
     final = store.data_dir / paths.SUBMISSIONS / uid
     extract_dir = tmp / "extract"
     extract_dir.mkdir(parents=True)
@@ -168,6 +175,14 @@ def _add_in(store, settings, src: Path, kind: str, uid: str, tmp: Path, *, name,
         if not any(f["kind"] == "image" for f in files):
             why = f" ({len(unpacked.refused)} entries refused: {unpacked.refused[0].reason})" if unpacked.refused else ""
             raise InputError(f"{src.name}: no images found{why}")
+        if not again:
+            same = store.same_images(f["sha256"] for f in files if f["kind"] == "image")
+            if same:
+                other = store.get(same[-1])
+                raise DuplicateError(
+                    f"{src.name} is already in the queue as #{other['id']} {other['name']!r} ({other['status']}, "
+                    f"the same {sum(f['kind'] == 'image' for f in files)} images); add --again for a new submission",
+                    other["id"])
         upload = tmp / "upload"
         upload.mkdir()
         if kind == "zip":
@@ -241,6 +256,8 @@ def _stage(unpacked: Unpacked, staged: Path) -> tuple[dict, list[dict], list[dic
             record["readme_text"] = text
             row["caption_encoding"] = enc
             (staged / "readme.txt").write_text(text + "\n", encoding="utf-8")
+        elif pf.kind == "attribution":
+            shutil.copyfile(src, staged / pf.name)  # published as submitted, beside readme.txt
         elif pf.kind in ("orphan-caption", "extra-caption"):
             text, enc = decode_text(src.read_bytes())
             row.update(caption=text, caption_encoding=enc)
@@ -259,6 +276,7 @@ def add_url(
     extra: dict | None = None,
     progress: Say | None = None,
     download_progress=None,
+    again: bool = True,
 ) -> int:
     """Download a submitted link (direct, Drive, Dropbox, Hugging Face) and take it in like a local zip.
 
@@ -276,6 +294,6 @@ def add_url(
     try:
         info = {"source": shown(link.url, 10_000), "source_kind": link.kind if link.kind != "direct" else "url", **(extra or {})}
         return add_source(store, settings, path, name=name or default_name(path), issue=issue, submitter=submitter,
-                          extra=info, progress=progress)
+                          extra=info, progress=progress, again=again)
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)

@@ -1,7 +1,10 @@
 """The repo's dataset card (README.md) and stats.json, regenerated in the same commit as each dataset.
 
-YAML ``configs`` gives every dataset folder its own config, so the Hub viewer shows image/caption pairs
-per dataset; the table and stats.json give the same figures to people and to scripts.
+YAML ``configs`` gives every dataset folder its own config and a ``default`` config over all of them, so
+``datasets.load_dataset(repo, "dog")``, ``load_dataset(repo)`` and the Hub's viewer read image/caption
+pairs: each config selects only the folder's images (one glob per image extension that occurs) and its
+``metadata.jsonl``, never the ``.txt`` captions or ``readme.txt`` (which would make the loader pick its
+text builder). The table and stats.json give the same figures to people and to scripts.
 """
 
 from __future__ import annotations
@@ -16,20 +19,76 @@ dataset in the kohya layout: `name.ext` images with `name.txt` captions and a `r
 """
 
 
+LOADING = """## Using it
+
+With `datasets` (columns `image` and `text`, one row per image):
+
+```python
+from datasets import load_dataset
+
+one = load_dataset("{repo}", "FOLDER", split="train")   # one dataset, by its folder name
+every = load_dataset("{repo}", split="train")           # the default config: every dataset
+```
+
+With a kohya-ss trainer (sd-scripts): download a folder
+(`hf download {repo} --repo-type dataset --include "FOLDER/*" --local-dir data`) and point a subset at it
+(`image_dir = "data/FOLDER"`, `caption_extension = ".txt"`, `num_repeats` as you like) in the dataset
+config TOML, or rename it to `data/10_FOLDER` and pass `--train_data_dir data`.
+"""
+
+
 def _yaml_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def render_card(datasets: dict[str, dict]) -> str:
-    """README.md for the whole repo from {folder: stats}."""
-    lines = ["---", "license: other", "task_categories:", "- text-to-image", "pretty_name: Personalization meta-dataset",
-             "configs:"]
-    for folder in sorted(datasets):
-        lines += [f"- config_name: {_yaml_str(folder)}", "  data_files:", "  - split: train",
-                  f"    path: {_yaml_str(folder + '/**')}"]
+# when stats.json (written by an older version) does not say which image types a folder holds; a glob
+# that matches nothing is skipped by the loader
+FALLBACK_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+DEFAULT_CONFIG = "default"
+
+
+def data_file_globs(folder: str, stats: dict) -> list[str]:
+    """The paths of one dataset that the loader reads: its images and its metadata.jsonl."""
+    exts = stats.get("image_extensions") or FALLBACK_EXTENSIONS
+    return [f"{folder}/*{ext}" for ext in exts] + [f"{folder}/metadata.jsonl"]
+
+
+def config_entries(datasets: dict[str, dict]) -> list[dict]:
+    """The card's ``configs``: the default one over every dataset, then one per dataset folder.
+
+    Each is ``{"config_name", "data_files": [{"split", "path": [globs]}]}``; a dataset's splits come from
+    here only, so adding one (validation images, say) means adding a split entry in this function.
+    """
     if not datasets:
-        lines[-1] = "configs: []"
-    lines += ["---", "", CARD_INTRO, "## Datasets", ""]
+        return []
+    every = [g for folder in sorted(datasets) for g in data_file_globs(folder, datasets[folder])]
+    out = [{"config_name": DEFAULT_CONFIG, "default": True, "data_files": [{"split": "train", "path": every}]}]
+    for folder in sorted(datasets):
+        out.append({"config_name": folder,
+                    "data_files": [{"split": "train", "path": data_file_globs(folder, datasets[folder])}]})
+    return out
+
+
+def _configs_yaml(configs: list[dict]) -> list[str]:
+    if not configs:
+        return ["configs: []"]
+    lines = ["configs:"]
+    for c in configs:
+        lines.append(f"- config_name: {_yaml_str(c['config_name'])}")
+        if c.get("default"):
+            lines.append("  default: true")
+        lines.append("  data_files:")
+        for split in c["data_files"]:
+            lines += [f"  - split: {_yaml_str(split['split'])}", "    path:"]
+            lines += [f"    - {_yaml_str(p)}" for p in split["path"]]
+    return lines
+
+
+def render_card(datasets: dict[str, dict], repo: str) -> str:
+    """README.md for the whole repo from {folder: stats}."""
+    lines = ["---", "license: other", "task_categories:", "- text-to-image", "pretty_name: Personalization meta-dataset"]
+    lines += _configs_yaml(config_entries(datasets))
+    lines += ["---", "", CARD_INTRO, LOADING.format(repo=repo), "## Datasets", ""]
     lines += ["| dataset | images | captioned | median short side | captioning method | concept type | issue |",
               "|---|---:|---:|---:|---|---|---|"]
     for folder in sorted(datasets):

@@ -1,7 +1,9 @@
-"""Publishing to a Hugging Face dataset repo: one atomic commit per dataset with ``create_commit``.
+"""Publishing to a Hugging Face dataset repo: atomic commits with ``create_commit``.
 
 ``upload_folder`` may split into several commits (hf_xet); ``create_commit`` with ``parent_commit`` is
-one commit that fails cleanly (412) if anybody else committed in between.
+one commit that fails cleanly (412) if anybody else committed in between. The Hub allows about 128
+commits per hour per repo: the publisher groups datasets when many wait (``max_commits``), and a 429
+answer is waited out as its ``Retry-After`` says (cancellable), then the same commit is tried again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import json
 import os
 import sys
 import tempfile
+import threading
+import time
 from contextlib import contextmanager
+from typing import Callable
 
 from pmd_tui.errors import NetworkError, PmdError
 from pmd_tui.publish.plan import Plan, diff
@@ -22,6 +27,22 @@ _UNSET = object()
 
 def _git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+RATE_LIMIT_RETRIES = 3
+MAX_WAIT_S = 3600  # a longer Retry-After is reported instead of waited for
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds a 429 answer asks to wait (its Retry-After, else a minute); None for any other error."""
+    response = getattr(exc, "response", None)
+    if response is None or getattr(response, "status_code", None) != 429:
+        return None
+    value = (response.headers.get("Retry-After") or "").strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 60.0
 
 
 def _short(exc: Exception) -> str:
@@ -38,7 +59,12 @@ def _short(exc: Exception) -> str:
 
 
 class HubTarget:
-    """A PublishTarget (``target.py``): a Hugging Face dataset repo, one ``create_commit`` per dataset."""
+    """A PublishTarget (``target.py``): a Hugging Face dataset repo, one ``create_commit`` per dataset
+    (or per group of datasets when more wait than ``max_commits``)."""
+
+    #: datasets are grouped into at most this many commits per run when more wait (the Hub's commit rate)
+    max_commits = 16
+    sleep = staticmethod(time.sleep)
 
     def __init__(self, repo: str, token: str | None = None, endpoint: str | None = None,
                  progress_bars: bool | None = None):
@@ -59,6 +85,8 @@ class HubTarget:
         self.api = HfApi(endpoint=self.endpoint, token=self.token)
         self.label = f"{(self.endpoint or 'https://huggingface.co').rstrip('/')}/datasets/{repo}"
         self._tree: dict[str, dict] | None = None
+        self.say: Callable[[str], None] = lambda _msg: None  # where a rate-limit wait is announced
+        self.cancel: threading.Event | None = None
         self._snapshot: str | None | object = _UNSET
 
     # -- access -----------------------------------------------------------------------------------
@@ -76,18 +104,44 @@ class HubTarget:
         if role == "read":
             raise PmdError(f"the Hugging Face token of {who.get('name')} is read-only; a write token is needed")
 
+    def _wait(self, seconds: float, what: str, attempt: int) -> None:
+        if seconds > MAX_WAIT_S:
+            raise NetworkError(f"{what}: the Hub's rate limit (HTTP 429) asks to wait {seconds / 60:.0f} min; "
+                               "run it again later") from None
+        self.say(f"the Hub's rate limit (HTTP 429): waiting {seconds:.0f} s as it asks (Retry-After), "
+                 f"then trying again ({attempt}/{RATE_LIMIT_RETRIES})")
+        left = seconds
+        while left > 0:  # in short steps, so a cancel (x in the TUI) is heard
+            if self.cancel is not None and self.cancel.is_set():
+                raise PmdError(f"{what}: cancelled while waiting for the Hub's rate limit")
+            step = min(left, 0.5)
+            self.sleep(step)
+            left -= step
+
     def _call(self, what: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except PmdError:
-            raise
-        except Exception as exc:
-            msg = _short(exc)
-            if "412" in msg:
-                raise NetworkError(f"{self.repo} changed while publishing (another commit landed); run it again") from None
-            if "403" in msg:
-                raise PmdError(f"no write access to {self.repo}: {msg}") from None
-            raise NetworkError(f"{what} failed: {msg}") from None
+        attempt = 0
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except PmdError:
+                raise
+            except Exception as exc:
+                wait = _retry_after(exc)
+                if wait is None or attempt >= RATE_LIMIT_RETRIES:
+                    self._fail(what, exc)
+                attempt += 1
+                self._wait(wait, what, attempt)
+
+    def _fail(self, what: str, exc: Exception):
+        msg = _short(exc)
+        if "412" in msg:
+            raise NetworkError(f"{self.repo} changed while publishing (another commit landed); run it again") from None
+        if "403" in msg:
+            raise PmdError(f"no write access to {self.repo}: {msg}") from None
+        if "429" in msg:
+            raise NetworkError(f"{what} failed: the Hub's rate limit (HTTP 429) did not lift after "
+                               f"{RATE_LIMIT_RETRIES} waits; run it again later") from None
+        raise NetworkError(f"{what} failed: {msg}") from None
 
     # -- state ------------------------------------------------------------------------------------
     def head(self) -> str | None:
@@ -100,11 +154,11 @@ class HubTarget:
         except Exception as exc:
             raise NetworkError(f"reading {self.repo} failed: {_short(exc)}") from None
 
-    def _listing(self, folder: str) -> dict[str, dict]:
+    def _listing(self, folders: list[str]) -> dict[str, dict]:
         from huggingface_hub.hf_api import RepoFile
 
         out = {}
-        for path, recursive in ((None, False), (folder, True)):
+        for path, recursive in ((None, False), *((f, True) for f in folders)):
             try:
                 entries = list(self.api.list_repo_tree(self.repo, path_in_repo=path, recursive=recursive,
                                                        repo_type="dataset"))
@@ -160,14 +214,15 @@ class HubTarget:
                 raise PmdError(f"stats.json in {self.repo} cannot be read ({exc}); fix it by hand before "
                                "publishing, or the card would lose the datasets it lists") from None
 
-    def plan(self, desired: dict[str, bytes], folder: str) -> Plan:
+    def plan(self, desired: dict[str, bytes], folders: str | list[str]) -> Plan:
+        folders = [folders] if isinstance(folders, str) else list(folders)
         parent = self.head() if self._snapshot is _UNSET else self._snapshot
-        current = {} if parent is None else self._listing(folder)
+        current = {} if parent is None else self._listing(folders)
 
         def digest(path: str, data: bytes) -> str:
             return hashlib.sha256(data).hexdigest() if current[path]["sha256"] else _git_blob_sha1(data)
 
-        plan = diff(desired, {p: (v["sha256"] or v["sha1"]) for p, v in current.items()}, digest, folder)
+        plan = diff(desired, {p: (v["sha256"] or v["sha1"]) for p, v in current.items()}, digest, folders)
         plan.parent = parent
         return plan
 

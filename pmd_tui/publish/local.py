@@ -21,6 +21,13 @@ from pmd_tui.publish.plan import Plan, diff
 class FolderTarget:
     """A PublishTarget (``target.py``) that writes the repo's layout into a folder."""
 
+    max_commits = None  # a folder has no commit rate: one swap per dataset
+    cancel = None
+
+    @staticmethod
+    def say(_msg: str) -> None:  # nothing to wait for
+        pass
+
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().resolve()
         self.label = str(self.root)
@@ -75,21 +82,23 @@ class FolderTarget:
             raise PmdError(f"{path} cannot be read ({exc}); fix it by hand before publishing, or the card "
                            "would lose the datasets it lists") from None
 
-    def _current(self, folder: str) -> dict[str, str]:
+    def _current(self, folders: list[str]) -> dict[str, str]:
         out = {}
         for name in ("README.md", "stats.json"):
             p = self.root / name
             if p.is_file():
                 out[name] = hashlib.sha256(p.read_bytes()).hexdigest()
-        base = self.root / folder
-        if base.is_dir():
-            for p in base.rglob("*"):
-                if p.is_file():
-                    out[p.relative_to(self.root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in folders:
+            base = self.root / folder
+            if base.is_dir():
+                for p in base.rglob("*"):
+                    if p.is_file():
+                        out[p.relative_to(self.root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
         return out
 
-    def plan(self, desired: dict[str, bytes], folder: str) -> Plan:
-        return diff(desired, self._current(folder), lambda _p, data: hashlib.sha256(data).hexdigest(), folder)
+    def plan(self, desired: dict[str, bytes], folders: str | list[str]) -> Plan:
+        folders = [folders] if isinstance(folders, str) else list(folders)
+        return diff(desired, self._current(folders), lambda _p, data: hashlib.sha256(data).hexdigest(), folders)
 
     def commit(self, desired: dict[str, bytes], plan: Plan, message: str, description: str) -> tuple[str, str]:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,21 @@ class Plan:
     def empty(self) -> bool:
         return not (self.add or self.update or self.delete)
 
+    def only(self, folder: str) -> "Plan":
+        """The part of the plan inside one dataset folder, plus the repo's root files (the card)."""
+        prefix = folder.rstrip("/") + "/"
+
+        def mine(p: str) -> bool:
+            return p.startswith(prefix) or "/" not in p
+
+        return Plan({p: n for p, n in self.add.items() if mine(p)}, {p: n for p, n in self.update.items() if mine(p)},
+                    [p for p in self.delete if mine(p)], [p for p in self.unchanged if mine(p)], self.parent)
+
+    def touches(self, folder: str) -> bool:
+        """Whether anything inside ``folder`` is added, changed or deleted."""
+        prefix = folder.rstrip("/") + "/"
+        return any(p.startswith(prefix) for p in (*self.add, *self.update, *self.delete))
+
     def lines(self) -> list[str]:
         out = [f"  + {p} ({n:,} bytes)" for p, n in sorted(self.add.items())]
         out += [f"  ~ {p} ({n:,} bytes)" for p, n in sorted(self.update.items())]
@@ -28,10 +43,10 @@ class Plan:
                 f"{len(self.unchanged)} unchanged")
 
 
-def diff(desired: dict[str, bytes], current: dict[str, str], digest, folder: str) -> Plan:
+def diff(desired: dict[str, bytes], current: dict[str, str], digest, folders: str | list[str]) -> Plan:
     """``current`` maps existing paths to their digest; ``digest(path, data)`` computes the same for ours.
 
-    Only paths inside ``folder`` (and the root files we write) are ever deleted.
+    Only paths inside ``folders`` (and the root files we write) are ever deleted.
     """
     plan = Plan()
     for path, data in desired.items():
@@ -41,6 +56,6 @@ def diff(desired: dict[str, bytes], current: dict[str, str], digest, folder: str
             plan.update[path] = len(data)
         else:
             plan.unchanged.append(path)
-    prefix = folder.rstrip("/") + "/"
-    plan.delete = sorted(p for p in current if p.startswith(prefix) and p not in desired)
+    prefixes = tuple(f.rstrip("/") + "/" for f in ([folders] if isinstance(folders, str) else folders))
+    plan.delete = sorted(p for p in current if p.startswith(prefixes) and p not in desired)
     return plan

@@ -2,13 +2,15 @@
 
 Nothing is marked published unless the commit succeeded; a dataset whose folder already matches the
 target is not committed again, but is marked published if it was not yet (so a re-run after a crash
-between the commit and the bookkeeping completes it).
+between the commit and the bookkeeping completes it). When many datasets wait, they are grouped into
+fewer commits (each still all or nothing against the head it was planned on).
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 from pmd_tui.config import Settings
 from pmd_tui.errors import StateError
@@ -29,7 +31,8 @@ class PublishResult:
     plan: Plan
     commit: str | None = None
     url: str | None = None
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()  # left out: they do not decode
+    uncaptioned: tuple[str, ...] = ()  # left out: no caption (approved over rule 6 with an override)
 
 
 def make_target(settings: Settings, repo: str | None = None, to_dir: str | None = None, *,
@@ -44,75 +47,120 @@ def make_target(settings: Settings, repo: str | None = None, to_dir: str | None 
 
 
 def _local_datasets(store: QueueStore, target_label: str) -> dict[str, dict]:
-    from pmd_tui.stats import submission_stats
+    """Figures of the datasets this queue published to the target, counted as they are written."""
+    from pmd_tui.publish.bundle import excluded_count, published_stats, publishable_images
 
     out = {}
     for pub in store.publications():
-        if pub["target"] == target_label and store.get(pub["submission_id"])["status"] == Status.PUBLISHED:
-            stats = submission_stats(store, pub["submission_id"])
+        sub = store.get(pub["submission_id"])
+        if pub["target"] == target_label and sub["status"] == Status.PUBLISHED:
+            images, _, _ = publishable_images(store, pub["submission_id"])
+            stats = published_stats(sub, images, excluded_count(store, pub["submission_id"]))
             stats["folder"] = pub["folder"]
             out[pub["folder"]] = stats
     return out
 
 
-def publish_one(store: QueueStore, settings: Settings, target: PublishTarget, submission_id: int, *, dry_run: bool = False) -> PublishResult:
-    sub = store.get(submission_id)
-    if sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
-        raise StateError(f"submission {submission_id} is {sub['status']}: only approved submissions are published")
-    bundle = build_bundle(store, submission_id)
-    with target.transaction():  # read, plan and commit on one state of the target (lock or compare-and-swap)
-        return _publish_bundle(store, settings, target, sub, bundle, dry_run=dry_run)
+def group_ids(ids: list[int], max_commits: int | None) -> list[list[int]]:
+    """One group (one commit) per dataset, or, when more wait than ``max_commits``, evenly filled groups."""
+    if not max_commits or len(ids) <= max_commits:
+        return [[sid] for sid in ids]
+    size = -(-len(ids) // max_commits)
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _publish_bundle(store: QueueStore, settings: Settings, target, sub: dict, bundle, *, dry_run: bool) -> PublishResult:
-    submission_id = sub["id"]
-    datasets = {**target.remote_datasets(), **_local_datasets(store, target.label), bundle.folder: bundle.stats}
-    desired = bundle.paths()
-    desired["README.md"] = render_card(datasets).encode("utf-8")
-    desired["stats.json"] = render_stats(datasets).encode("utf-8")
-    plan = target.plan(desired, bundle.folder)
-    result = PublishResult(submission_id, sub["name"], bundle.folder, "would-publish", plan,
-                           skipped=tuple(bundle.skipped))
-    if dry_run:
-        return result
-    content_hash = bundle.content_hash()
-    if plan.empty:
-        result.outcome = "unchanged"
-        if sub["status"] == Status.PUBLISHED:
-            return result
-        commit, url = plan.parent, None
-    else:
+def _message(store: QueueStore, subs: list[dict], bundles: list) -> str:
+    if len(bundles) == 1:
+        sub, bundle = subs[0], bundles[0]
         issue = f" (issue #{sub['issue_number']})" if sub["issue_number"] else ""
-        message = f"Add dataset {bundle.folder}{issue}" if not store.publications(submission_id) else \
-            f"Update dataset {bundle.folder}{issue}"
-        description = (f"{bundle.stats['images']} images, captioning: {sub['caption_method'] or 'n/a'}, "
-                       f"concept: {sub['concept_type'] or 'n/a'}. Published with pmd-tui by {settings.actor}.")
-        commit, url = target.commit(desired, plan, message, description)
-        result.outcome = "published"
-    result.commit, result.url = commit, url
+        verb = "Update" if store.publications(sub["id"]) else "Add"
+        return f"{verb} dataset {bundle.folder}{issue}"
+    names = ", ".join(b.folder for b in bundles)
+    return f"Publish {len(bundles)} datasets: {names}"[:200]
+
+
+def publish_group(store: QueueStore, settings: Settings, target: PublishTarget, ids: list[int], *,
+                  dry_run: bool = False) -> list[PublishResult]:
+    """Publish these submissions in one commit (all or nothing); one result per submission."""
+    subs = [store.get(sid) for sid in ids]
+    for sub in subs:
+        if sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
+            raise StateError(f"submission {sub['id']} is {sub['status']}: only approved submissions are published")
+    bundles = [build_bundle(store, sid) for sid in ids]
+    with target.transaction():  # read, plan and commit on one state of the target (lock or compare-and-swap)
+        return _publish_bundles(store, settings, target, subs, bundles, dry_run=dry_run)
+
+
+def _publish_bundles(store: QueueStore, settings: Settings, target: PublishTarget, subs: list[dict],
+                     bundles: list, *, dry_run: bool) -> list[PublishResult]:
+    datasets = {**target.remote_datasets(), **_local_datasets(store, target.label)}
+    datasets.update({b.folder: b.stats for b in bundles})
+    desired: dict[str, bytes] = {}
+    for b in bundles:
+        desired.update(b.paths())
+    # the card's loading example names what load_dataset takes: the repo id, or the folder's path
+    desired["README.md"] = render_card(datasets, getattr(target, "repo", None) or target.label).encode("utf-8")
+    desired["stats.json"] = render_stats(datasets).encode("utf-8")
+    plan = target.plan(desired, [b.folder for b in bundles])
+    results = [PublishResult(sub["id"], sub["name"], b.folder, "would-publish",
+                             plan if len(bundles) == 1 else plan.only(b.folder),
+                             skipped=tuple(b.skipped), uncaptioned=tuple(b.uncaptioned))
+               for sub, b in zip(subs, bundles)]
+    if dry_run:
+        return results
+    if plan.empty:
+        commit, url = plan.parent, None
+        for r in results:
+            r.outcome = "unchanged"
+    else:
+        description = "; ".join(
+            f"{b.folder}: {b.stats['images']} images, captioning: {b.stats['caption_method']}, "
+            f"concept: {sub['concept_type'] or 'n/a'}" for sub, b in zip(subs, bundles))
+        description += f". Published with pmd-tui by {settings.actor}."
+        commit, url = target.commit(desired, plan, _message(store, subs, bundles), description)
+        for r in results:
+            r.outcome = "published" if len(bundles) == 1 or plan.touches(r.folder) else "unchanged"
     with store.transaction():
-        store.record_publication(submission_id, target=target.label, folder=bundle.folder,
-                                 content_hash=content_hash, commit_id=commit, url=url, actor=settings.actor)
-        store.transition(submission_id, Status.PUBLISHED, actor=settings.actor, action="published",
-                         destination=target.label, folder=bundle.folder, commit=commit, url=url,
-                         changes=plan.summary())
-    return result
+        for sub, b, r in zip(subs, bundles, results):
+            if r.outcome == "unchanged" and sub["status"] == Status.PUBLISHED:
+                continue
+            r.commit, r.url = commit, url
+            store.record_publication(sub["id"], target=target.label, folder=b.folder, content_hash=b.content_hash(),
+                                     commit_id=commit, url=url, actor=settings.actor)
+            store.transition(sub["id"], Status.PUBLISHED, actor=settings.actor, action="published",
+                             destination=target.label, folder=b.folder, commit=commit, url=url,
+                             changes=r.plan.summary(), expect=(sub["status"],))
+    return results
+
+
+def publish_one(store: QueueStore, settings: Settings, target: PublishTarget, submission_id: int, *,
+                dry_run: bool = False) -> PublishResult:
+    return publish_group(store, settings, target, [submission_id], dry_run=dry_run)[0]
 
 
 def publish(store: QueueStore, settings: Settings, ids: list[int], *, repo: str | None = None,
             to_dir: str | None = None, dry_run: bool = False,
             progress: Progress | None = None,
-            cancel: threading.Event | None = None, progress_bars: bool | None = None) -> list[PublishResult]:
+            cancel: threading.Event | None = None, progress_bars: bool | None = None,
+            say: Callable[[str], None] | None = None) -> list[PublishResult]:
+    """Publish ``ids``: one commit per dataset, or fewer, grouped, when more wait than the target's
+    ``max_commits`` (the Hub's commit rate); ``say`` hears of rate-limit waits."""
     target = make_target(settings, repo, to_dir, progress_bars=progress_bars)
+    if say is not None:
+        target.say = say
+    target.cancel = cancel
     if not dry_run:
         target.check_access()
-    results = []
-    for i, sid in enumerate(ids):
+    results: list[PublishResult] = []
+    groups = group_ids(list(ids), getattr(target, "max_commits", None))
+    done = 0
+    for group in groups:
         if is_cancelled(cancel):
-            raise Cancelled(f"publishing cancelled after {i} of {len(ids)}")
+            raise Cancelled(f"publishing cancelled after {done} of {len(ids)}")
         if progress:
-            progress(i, len(ids), f"#{sid}")
-        results.append(publish_one(store, settings, target, sid, dry_run=dry_run))
+            progress(done, len(ids), ", ".join(f"#{sid}" for sid in group))
+        results += publish_group(store, settings, target, group, dry_run=dry_run)
+        done += len(group)
     if progress:
         progress(len(ids), len(ids), "done")
     return results
@@ -146,8 +194,12 @@ def publish_job(store: QueueStore, settings: Settings, ids: list[int], *, to_dir
 
     def job(progress: Progress, cancel: threading.Event) -> PublishReport:
         report = PublishReport(dry_run=dry_run)
+
+        def say(msg: str) -> None:  # a rate-limit wait shows on the task bar
+            progress(0, None, msg)
+
         report.results = publish(store, settings, ids, to_dir=to_dir, progress=progress, cancel=cancel,
-                                 progress_bars=False, dry_run=dry_run)
+                                 progress_bars=False, dry_run=dry_run, say=say)
         if settings.notify and not to_dir and not dry_run:
             from pmd_tui.intake.github import notify
 

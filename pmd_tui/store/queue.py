@@ -267,6 +267,23 @@ class QueueStore(BenchmarkRecords):
         q = f"SELECT id FROM submissions WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id"
         return [r[0] for r in self.conn.execute(q, statuses)]
 
+    def same_images(self, hashes: Iterable[str]) -> list[int]:
+        """Submissions whose images are exactly these contents (by sha256), oldest first."""
+        wanted = set(hashes)
+        if not wanted:
+            return []
+        probe = min(wanted)
+        candidates = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT submission_id FROM files WHERE kind = 'image' AND sha256 = ? ORDER BY submission_id",
+            (probe,))]
+        out = []
+        for sid in candidates:
+            have = {r[0] for r in self.conn.execute(
+                "SELECT sha256 FROM files WHERE submission_id = ? AND kind = 'image'", (sid,))}
+            if have == wanted:
+                out.append(sid)
+        return out
+
     def find_by_issue(self, issue_number: int) -> dict | None:
         row = self.conn.execute(
             "SELECT * FROM submissions WHERE issue_number = ? ORDER BY id DESC LIMIT 1", (issue_number,)

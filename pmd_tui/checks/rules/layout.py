@@ -14,7 +14,12 @@ RULES = (
     "format.orphan-caption",
     "format.name-collision",
     "format.unsupported-file",
+    "format.attribution-files",
+    "format.folder-size",
 )
+
+# the Hub keeps at most 10,000 entries in one folder
+MAX_FOLDER_FILES = 10_000
 
 
 def check(ctx: CheckContext) -> list[dict]:
@@ -43,13 +48,17 @@ def check(ctx: CheckContext) -> list[dict]:
     else:
         out.append(finding("format.nested-folders", "pass", "all images in one folder"))
 
-    missing = [f for f in ctx.images if f["caption"] is None]
-    if not ctx.captioned:
-        out.append(finding("format.missing-caption", "info",
-                           f"no captions: the {plural(len(ctx.images), 'image')} will be captioned with Florence-2"))
+    # rule 6: every image is published with a caption; until then approval waits (or is overridden, and
+    # the uncaptioned images are left out of the published folder)
+    missing = [f for f in ctx.images if not (f["caption"] or "").strip()]
+    todo = "caption them with Florence-2 (g, pmd-tui caption) or override; images without a caption are not published"
+    if missing and len(missing) == len(ctx.images):
+        out.append(finding("format.missing-caption", "pending",
+                           f"no captions (rule 6): {plural(len(missing), 'image')} to caption; {todo}",
+                           [f["name"] for f in missing]))
     elif missing:
-        out.append(finding("format.missing-caption", "warn",
-                           f"{plural(len(missing), 'image')} without a caption: {names(missing)}",
+        out.append(finding("format.missing-caption", "pending",
+                           f"{plural(len(missing), 'image')} without a caption (rule 6): {names(missing)}; {todo}",
                            [f["name"] for f in missing]))
     else:
         out.append(finding("format.missing-caption", "pass", "every image has a caption"))
@@ -81,4 +90,21 @@ def check(ctx: CheckContext) -> list[dict]:
                            f"{names(others)}", [f["name"] for f in others]))
     else:
         out.append(finding("format.unsupported-file", "pass", "only images, captions and readme"))
+
+    kept = ctx.of_kind("attribution")
+    if kept:
+        out.append(finding("format.attribution-files", "info",
+                           f"licence and attribution files kept and published beside readme.txt: {names(kept, 6)}",
+                           [f["name"] for f in kept]))
+    else:
+        out.append(finding("format.attribution-files", "pass", "no licence or attribution files"))
+
+    published = 2 * len(ctx.images) + 2 + len(kept)  # image + caption each, readme.txt, metadata.jsonl
+    if published > MAX_FOLDER_FILES:
+        out.append(finding("format.folder-size", "fail",
+                           f"the published folder would hold {published:,} files; the Hub allows "
+                           f"{MAX_FOLDER_FILES:,} per folder: split the dataset into several submissions",
+                           count=published))
+    else:
+        out.append(finding("format.folder-size", "pass", f"{published:,} files in the published folder"))
     return out

@@ -292,6 +292,18 @@ class ReviewScreen(SubmissionActions, Screen):
         t.append("\nbenchmark: ", style="dim")
         t.append(f"{held} validation image(s) (v) · class word {s.get('class_word') or 'not set'}")
         t.append(" · own prompts" if s.get("eval_prompts") else " · default prompts")
+        kept = self.app.store.files(self.submission_id, "attribution")
+        if kept:  # published beside readme.txt: the maintainer sees what goes out
+            t.append("\nlicence/attribution files: ", style="dim")
+            t.append(literal(", ".join(f["name"] for f in kept)))
+            staged = self.app.store.staged_dir(s)
+            for f in kept[:3]:
+                try:
+                    head = (staged / f["name"]).read_text(encoding="utf-8", errors="replace")[:300]
+                except OSError:
+                    continue
+                t.append(f"\n{f['name']}: ", style="dim")
+                t.append(literal(head))
         if s["readme_text"]:
             t.append("\nreadme: ", style="dim")
             t.append(literal(s["readme_text"][:400]))
