@@ -347,3 +347,18 @@ def test_rate_limit_429_is_waited_out_as_retry_after_says(hub, store, settings, 
     hub.fail("commit", "429")
     r = cli("publish", sid2, "--repo", REPO)
     assert r.exit_code == 2 and "asks to wait 120 min" in r.stderr
+
+
+def test_scores_json_is_published_only_when_the_maintainer_chooses(store, settings, tmp_path, cli, monkeypatch):
+    sid = approved(store, settings, tmp_path)
+    store.add_score(sid, label="LoRA r16", metrics={"dino": 0.7, "clip_t": 0.31}, detail={"samples": 8}, actor="t")
+    out = tmp_path / "mirror"
+    assert cli("publish", sid, "--to", out).exit_code == 0
+    assert not (out / "scores.json").exists()
+    cfg = tmp_path / "scores.toml"
+    cfg.write_text("publish_scores = true\n")
+    monkeypatch.setenv("PMD_CONFIG", str(cfg))
+    store.transition(sid, "approved", actor="t", action="reopened")
+    assert cli("publish", sid, "--to", out).exit_code == 0
+    runs = json.loads((out / "scores.json").read_text())["runs"]
+    assert [(r["dataset"], r["label"], r["metrics"]["dino"]) for r in runs] == [("Rusty the dog", "LoRA r16", 0.7)]

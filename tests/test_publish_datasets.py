@@ -128,3 +128,50 @@ def test_the_same_repo_loads_through_the_hub_api(published, store, settings, tmp
     assert loaded["non-ascii"]["rows"] == expected["non-ascii"]
     assert loaded["broken-set"]["rows"] == expected["broken-set"]
     assert loaded[""]["rows"] == sorted(r for rows in expected.values() for r in rows)
+
+
+SPLIT_LOADER = textwrap.dedent('''
+    import json, sys
+    from datasets import load_dataset
+
+    out = {}
+    for name in json.loads(sys.argv[2]):
+        ds = load_dataset(sys.argv[1], name) if name else load_dataset(sys.argv[1])
+        out[name or ""] = {split: sorted(r["text"] for r in ds[split]) for split in ds}
+    print(json.dumps(out))
+''')
+
+
+def test_validation_images_load_as_their_own_split_and_kohya_trains_on_the_rest(store, settings, tmp_path, cli):
+    entries = {}
+    for i in range(5):
+        entries[f"dog{i}.jpg"] = image_bytes((48, 40), seed=i)
+        entries[f"dog{i}.txt"] = f"ohwx dog {i}"
+    sid = add_approved(store, settings, tmp_path, "dog", entries)
+    add_approved(store, settings, tmp_path, "cat", {"cat.jpg": image_bytes((48, 40), seed=9),
+                                                            "cat.txt": "a cat"})
+    r = cli("split", sid, "--files", "dog1.jpg", "--files", "dog3.jpg")
+    assert r.exit_code == 0, r.stderr
+    assert store.get(sid)["status"] == "approved"  # a split change is judged again, and nothing blocks it
+    cli("prompts", sid, "--class-word", "dog")
+    out = tmp_path / "published"
+    assert cli("--publish-all", "--to", out).exit_code == 0
+    folder = out / "dog"
+    assert sorted(p.name for p in folder.glob("*.jpg")) == ["dog0.jpg", "dog2.jpg", "dog4.jpg"]
+    assert sorted(p.name for p in (folder / "validation").iterdir()) == [
+        "dog1.jpg", "dog1.txt", "dog3.jpg", "dog3.txt", "metadata.jsonl"]
+    bench = json.loads((folder / "benchmark.json").read_text())
+    assert bench["validation"] == ["dog1.jpg", "dog3.jpg"] and bench["class_word"] == "dog"
+    assert len(bench["prompts"]) == 25 and "Held out for validation (in validation/): 2" in (folder / "readme.txt").read_text()
+    code = [sys.executable, "-c", SPLIT_LOADER, str(out), json.dumps([None, "dog", "cat"])]
+    home = tmp_path / "hf-home"
+    env = {**os.environ, "HF_HOME": str(home), "HF_DATASETS_CACHE": str(home / "datasets"), "HF_HUB_OFFLINE": "1",
+           "HF_DATASETS_OFFLINE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+    proc = subprocess.run(code, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert loaded["dog"] == {"train": ["ohwx dog 0", "ohwx dog 2", "ohwx dog 4"],
+                             "validation": ["ohwx dog 1", "ohwx dog 3"]}
+    assert loaded["cat"] == {"train": ["a cat"]}
+    assert loaded[""] == {"train": ["a cat", "ohwx dog 0", "ohwx dog 2", "ohwx dog 4"],
+                          "validation": ["ohwx dog 1", "ohwx dog 3"]}

@@ -55,6 +55,10 @@ class Bundle:
         return {f"{self.folder}/{p}": data for p, data in self.files.items()}
 
 
+VALIDATION_DIR = "validation"  # the held-out images' sub-folder (the card's validation split)
+BENCHMARK_FILE = "benchmark.json"
+
+
 def slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-") or "dataset"
     return f"{slug}-dataset" if slug in RESERVED_FOLDERS else slug
@@ -106,6 +110,7 @@ def readme_text(sub: dict, stats: dict, attribution: list[str] = ()) -> str:
         ("Trigger words", sub.get("trigger_words")),
         ("Captioning method", stats.get("caption_method") or sub.get("caption_method") or "none"),
         ("Images", stats["images"]),
+        ("Held out for validation (in validation/)", stats.get("validation_images") or None),
         ("kohya repeats", sub.get("repeats")),
         ("Source issue", f"#{sub['issue_number']}" if sub.get("issue_number") else None),
         ("Issue URL", sub.get("issue_url")),
@@ -161,6 +166,7 @@ def published_stats(sub: dict, images: list[dict], excluded: int = 0) -> dict:
     return {
         "name": sub["name"],
         "images": len(images),
+        "validation_images": sum(1 for f in images if f.get("split") == "validation"),
         "excluded": excluded,
         "captioned": len(images),
         "caption_method": methods_text(methods),
@@ -185,7 +191,7 @@ def build_bundle(store: QueueStore, submission_id: int) -> Bundle:
         raise RuleError(f"#{submission_id} {sub['name']}: nothing to publish, {why}")
     bundle = Bundle(submission_id=submission_id, folder=folder_for(store, sub), skipped=skipped,
                     uncaptioned=uncaptioned)
-    metadata = []
+    metadata: dict[str, list[dict]] = {"": [], VALIDATION_DIR: []}
     for f in images:
         data = (staged / f["name"]).read_bytes()
         data = strip_location(data) or data
@@ -193,10 +199,14 @@ def build_bundle(store: QueueStore, submission_id: int) -> Bundle:
         if left:  # read back by another reader than the stripper: never publish a location
             raise PmdError(f"#{submission_id} {f['name']}: location metadata could not be removed "
                            f"({', '.join(left)}); remove it by hand (the image stays unpublished)")
-        bundle.files[f["name"]] = data
+        # held-out validation images sit in validation/ with their captions: a kohya trainer pointed at the
+        # folder trains on the rest, and the card's validation split reads that sub-folder
+        sub_dir = VALIDATION_DIR if f.get("split") == "validation" else ""
+        prefix = f"{sub_dir}/" if sub_dir else ""
+        bundle.files[prefix + f["name"]] = data
         caption = f["caption"].strip()
-        bundle.files[PurePosixPath(f["name"]).stem + ".txt"] = (caption + "\n").encode("utf-8")
-        metadata.append({"file_name": f["name"], "text": caption})
+        bundle.files[prefix + PurePosixPath(f["name"]).stem + ".txt"] = (caption + "\n").encode("utf-8")
+        metadata[sub_dir].append({"file_name": f["name"], "text": caption})
     attribution = []
     for f in store.files(submission_id, "attribution"):
         path = staged / f["name"]
@@ -206,5 +216,27 @@ def build_bundle(store: QueueStore, submission_id: int) -> Bundle:
     bundle.stats = published_stats(sub, images, excluded_count(store, submission_id))
     bundle.stats["folder"] = bundle.folder
     bundle.files["readme.txt"] = readme_text(sub, bundle.stats, attribution).encode("utf-8")
-    bundle.files["metadata.jsonl"] = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in metadata).encode()
+    for sub_dir, rows in metadata.items():
+        if rows or not sub_dir:
+            name = f"{sub_dir}/metadata.jsonl" if sub_dir else "metadata.jsonl"
+            bundle.files[name] = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in rows).encode()
+    if metadata[VALIDATION_DIR] or sub.get("class_word") or sub.get("eval_prompts"):  # set for a benchmark
+        bundle.files[BENCHMARK_FILE] = benchmark_json(store, sub, metadata[VALIDATION_DIR]).encode("utf-8")
     return bundle
+
+
+def benchmark_json(store: QueueStore, sub: dict, validation: list[dict]) -> str:
+    """What a benchmark of this dataset needs beside the images: the held-out images, the subject phrase
+    and the evaluation prompts (rendered, and as templates with ``{subject}``)."""
+    from pmd_tui.benchmark import prompts
+
+    templates = prompts.templates(sub, store.eval_prompts(sub["id"]))
+    return json.dumps({
+        "trigger_words": sub.get("trigger_words"),
+        "class_word": sub.get("class_word") or prompts.DEFAULT_CLASS.get(sub.get("concept_type") or "other"),
+        "subject": prompts.subject_phrase(sub),
+        "validation": [m["file_name"] for m in validation],
+        "prompts": [prompts.render(tpl, sub) for tpl in templates],
+        "prompt_templates": templates,
+        "prompts_are_default": store.eval_prompts(sub["id"]) is None,
+    }, indent=2, ensure_ascii=False) + "\n"

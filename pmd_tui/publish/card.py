@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 
+from pmd_tui.publish.bundle import VALIDATION_DIR
+
 CARD_INTRO = """# Personalization meta-dataset
 
 Small image datasets (a person's likeness, an art style, an object) for comparing finetuning of image
@@ -47,10 +49,22 @@ FALLBACK_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif",
 DEFAULT_CONFIG = "default"
 
 
-def data_file_globs(folder: str, stats: dict) -> list[str]:
-    """The paths of one dataset that the loader reads: its images and its metadata.jsonl."""
+def data_file_globs(folder: str, stats: dict, split: str = "train") -> list[str]:
+    """The paths of one dataset's split that the loader reads: its images and its metadata.jsonl (the
+    training images at the top of the folder, the held-out ones in ``validation/``)."""
     exts = stats.get("image_extensions") or FALLBACK_EXTENSIONS
-    return [f"{folder}/*{ext}" for ext in exts] + [f"{folder}/metadata.jsonl"]
+    where = folder if split == "train" else f"{folder}/{VALIDATION_DIR}"
+    return [f"{where}/*{ext}" for ext in exts] + [f"{where}/metadata.jsonl"]
+
+
+def _splits(folders: list[str], datasets: dict[str, dict]) -> list[dict]:
+    """train over every folder; validation only over folders that hold images out (an empty split fails)."""
+    out = [{"split": "train", "path": [g for f in folders for g in data_file_globs(f, datasets[f])]}]
+    held = [f for f in folders if datasets[f].get("validation_images")]
+    if held:
+        out.append({"split": "validation",
+                    "path": [g for f in held for g in data_file_globs(f, datasets[f], "validation")]})
+    return out
 
 
 def config_entries(datasets: dict[str, dict]) -> list[dict]:
@@ -61,11 +75,9 @@ def config_entries(datasets: dict[str, dict]) -> list[dict]:
     """
     if not datasets:
         return []
-    every = [g for folder in sorted(datasets) for g in data_file_globs(folder, datasets[folder])]
-    out = [{"config_name": DEFAULT_CONFIG, "default": True, "data_files": [{"split": "train", "path": every}]}]
+    out = [{"config_name": DEFAULT_CONFIG, "default": True, "data_files": _splits(sorted(datasets), datasets)}]
     for folder in sorted(datasets):
-        out.append({"config_name": folder,
-                    "data_files": [{"split": "train", "path": data_file_globs(folder, datasets[folder])}]})
+        out.append({"config_name": folder, "data_files": _splits([folder], datasets)})
     return out
 
 
@@ -108,3 +120,10 @@ def render_stats(datasets: dict[str, dict]) -> str:
     return json.dumps({"datasets": {k: datasets[k] for k in sorted(datasets)},
                        "totals": {"datasets": len(datasets), "images": sum(d.get("images", 0) for d in datasets.values())}},
                       indent=2, ensure_ascii=False) + "\n"
+
+
+def render_scores(store) -> str:
+    """scores.json: every stored run of ``pmd-tui score`` per dataset (label, metrics, date, sample count)."""
+    from pmd_tui.benchmark.score import leaderboard
+
+    return json.dumps({"runs": leaderboard(store)}, indent=2, ensure_ascii=False) + "\n"

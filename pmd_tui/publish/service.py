@@ -16,7 +16,7 @@ from pmd_tui.config import Settings
 from pmd_tui.errors import StateError
 from pmd_tui.jobs import Cancelled, Job, JobReport, Progress, is_cancelled
 from pmd_tui.publish.bundle import build_bundle
-from pmd_tui.publish.card import render_card, render_stats
+from pmd_tui.publish.card import render_card, render_scores, render_stats
 from pmd_tui.publish.plan import Plan
 from pmd_tui.publish.target import PublishTarget
 from pmd_tui.store import QueueStore, Status
@@ -101,6 +101,8 @@ def _publish_bundles(store: QueueStore, settings: Settings, target: PublishTarge
     # the card's loading example names what load_dataset takes: the repo id, or the folder's path
     desired["README.md"] = render_card(datasets, getattr(target, "repo", None) or target.label).encode("utf-8")
     desired["stats.json"] = render_stats(datasets).encode("utf-8")
+    if settings.publish_scores:  # the leaderboard, only when the maintainer chooses to publish it
+        desired["scores.json"] = render_scores(store).encode("utf-8")
     plan = target.plan(desired, [b.folder for b in bundles])
     results = [PublishResult(sub["id"], sub["name"], b.folder, "would-publish",
                              plan if len(bundles) == 1 else plan.only(b.folder),
