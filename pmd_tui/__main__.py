@@ -1,3 +1,6 @@
+"""``python -m pmd_tui``: the same command as ``pmd-tui``."""
+
 from pmd_tui.cli import main
 
-main()
+if __name__ == "__main__":
+    main()
