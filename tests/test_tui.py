@@ -216,9 +216,11 @@ async def test_metadata_form_and_attestation(demo):
         await pilot.pause()
         assert isinstance(app.screen, MetadataDialog)
         app.screen.query_one("#f-trigger_words", Input).value = "rbt"
+        app.screen.query_one("#f-class_word", Input).value = "robot toy"
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert store.get(sid)["trigger_words"] == "rbt"
+        assert store.get(sid)["class_word"] == "robot toy"  # the benchmark's subject: "rbt robot toy"
         await pilot.press("t")
         await pilot.pause()
         assert isinstance(app.screen, AttestDialog)

@@ -53,6 +53,7 @@ EDITABLE_FIELDS = (
     "submitter",
     "issue_number",
     "readme_text",
+    "class_word",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
@@ -13,7 +13,7 @@ from pmd_tui.tui.literal import literal
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
-{name} > Vertical {{ width: 76; height: auto; max-height: 90%; border: round $accent; background: $surface;
+{name} > Vertical, {name} > VerticalScroll {{ width: 76; height: auto; max-height: 90%; border: round $accent; background: $surface;
                     padding: 1 2; }}
 {name} .title {{ text-style: bold; margin-bottom: 1; }}
 {name} .buttons {{ height: auto; margin-top: 1; align-horizontal: right; }}
@@ -128,6 +128,7 @@ class MetadataDialog(FormDialog):
 
     DEFAULT_CSS = DIALOG_CSS.format(name="MetadataDialog")
     FIELDS = (("name", "name"), ("concept", "concept"), ("trigger_words", "trigger words (comma separated)"),
+              ("class_word", "class word (benchmark: \"dog\", \"person\", \"painting style\")"),
               ("caption_method", "captioning method"), ("submitter", "submitter"))
 
     def __init__(self, submission: dict):
@@ -135,7 +136,7 @@ class MetadataDialog(FormDialog):
         self.submission = submission
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with VerticalScroll():  # taller than a 24-row terminal: focus scrolls the field into view
             yield Label(f"Metadata of #{self.submission['id']}", classes="title")
             for key, label in self.FIELDS:
                 yield Label(label)
