@@ -49,6 +49,16 @@ def resolve_weights(spec: str, what: str = "face detector", key: str = "face_mod
                          ".onnx file (or \"off\")") from None
 
 
+def quiet_opencv() -> None:
+    """OpenCV's own notices would be printed over the TUI: errors only (where this build can say so)."""
+    import cv2
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:
+        pass
+
+
 @dataclass
 class FaceDetector:
     spec: str
@@ -58,10 +68,7 @@ class FaceDetector:
     def __post_init__(self):
         import cv2
 
-        try:  # OpenCV's own notices would be printed over the TUI
-            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        except AttributeError:
-            pass
+        quiet_opencv()
         try:
             self._net = cv2.FaceDetectorYN.create(str(self.weights), "", (320, 320), self.score_threshold, 0.3, 5000)
         except cv2.error as exc:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pmd_tui.model_runtime import ModelError, WarmCache
-from pmd_tui.screening.faces import resolve_weights
+from pmd_tui.screening.faces import quiet_opencv, resolve_weights
 
 MAX_FACES = 8  # faces embedded per image, largest first: a crowd behind the subject adds nothing
 LETTERS = string.ascii_uppercase
@@ -40,10 +40,7 @@ class FaceRecognizer:
     def __post_init__(self):
         import cv2
 
-        try:  # OpenCV's own notices would be printed over the TUI
-            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        except AttributeError:
-            pass
+        quiet_opencv()
         try:
             self._sf = cv2.FaceRecognizerSF.create(str(self.weights), "")
             self._net = cv2.dnn.readNet(str(self.weights))
