@@ -31,14 +31,27 @@ async def _select(pilot, name: str) -> None:
     await pilot.pause()
 
 
+def _hold_cursors(app) -> None:
+    """Text cursors stop blinking and stay drawn. A blinking cursor is drawn for 0.5 s, then hidden for 0.5 s,
+    so the picture depended on how long it took to take: the approve-override snapshot (its reason field has
+    the focus) failed whenever a busy machine needed more than 0.5 s between the key press and the picture."""
+    from textual.widgets import Input, TextArea
+
+    for widget in app.screen.query("*"):
+        if isinstance(widget, (Input, TextArea)):
+            widget.cursor_blink = False
+
+
 async def _settle(pilot) -> None:
-    """Wait until the screen stops changing: workers done, then the same picture twice in a row.
+    """Wait until the screen stops changing: workers done, text cursors held still, then the same picture
+    twice in a row.
 
     A preview worker hands its image to the UI thread, which mounts and lays it out over the next frames;
-    on a busy machine one pause was not always enough (the approve-override snapshot failed now and then)."""
+    on a busy machine one pause was not always enough."""
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
+    _hold_cursors(pilot.app)
     previous = None
     for _ in range(40):
         await pilot.app.workers.wait_for_complete()
