@@ -168,6 +168,50 @@ def test_redirect_limit_is_exact(web, settings):
             dl.fetch(web.url + "/r0")
 
 
+@pytest.mark.parametrize("record", [None, "{not json"])
+def test_a_part_file_without_a_readable_record_is_downloaded_afresh(web, settings, record):
+    """A .part whose .part.json (what it is a part of) is missing or unreadable is never resumed from."""
+    import hashlib
+
+    from pmd_tui.intake.download import Downloader
+
+    data = make_zip(settings.data_dir.parent / "e.zip", kohya_set(1)).read_bytes()
+    web.add_file("/set.zip", data)
+    folder = settings.data_dir / "dl"
+    folder.mkdir(parents=True)
+    part = folder / f"{hashlib.sha256((web.url + '/set.zip').encode()).hexdigest()[:16]}.part"
+    part.write_bytes(b"stale" * 100)
+    if record is not None:
+        part.with_suffix(".part.json").write_text(record)
+    with Downloader(folder, settings.limits) as dl:
+        assert dl.fetch(web.url + "/set.zip").read_bytes() == data
+    assert [p for m, p, h in web.requests] == ["/set.zip"]
+    assert not any(k.lower() == "range" for m, p, h in web.requests for k in h)
+
+
+def test_a_resume_asks_the_final_address_for_the_rest_of_the_same_file(web, settings):
+    """A broken transfer resumes where the redirects led, with If-Range: a file that changed in between is
+    sent whole instead of its tail being appended to the old head. A restart from nothing starts at the link."""
+    import hashlib
+
+    from pmd_tui.intake.download import Downloader
+
+    data = make_zip(settings.data_dir.parent / "e.zip", kohya_set(2)).read_bytes()
+    web.redirects["/share"] = "/set.zip"
+    web.add_file("/set.zip", data, fail_after=[len(data) // 3])
+    with Downloader(settings.data_dir / "dl", settings.limits) as dl:
+        assert dl.fetch(web.url + "/share").read_bytes() == data
+    etag = '"' + hashlib.sha1(data).hexdigest() + '"'
+    sent = [(p, {k.lower(): v for k, v in h.items() if k.lower() in ("range", "if-range")}) for m, p, h in web.requests]
+    assert sent == [("/share", {}), ("/set.zip", {}),
+                    ("/set.zip", {"range": f"bytes={len(data) // 3}-", "if-range": etag})]
+    web.requests.clear()
+    web.add_file("/set.zip", data, fail_after=[0])
+    with Downloader(settings.data_dir / "dl2", settings.limits) as dl:
+        assert dl.fetch(web.url + "/share").read_bytes() == data
+    assert [p for m, p, h in web.requests] == ["/share", "/set.zip", "/share", "/set.zip"]
+
+
 def test_private_addresses_are_checked_at_connect(monkeypatch):
     from pmd_tui.intake.download import public_address
 
@@ -216,6 +260,81 @@ def test_approval_needs_checks_and_a_real_override_reason(tmp_path, store, setti
     event = [e for e in store.events(sid) if e["action"] == "approved"][-1]["detail"]
     assert event["override_reason"] == "consent given by mail" and "consent.likeness" in event["overridden"]
 
+
+
+def test_an_approval_names_what_blocks_it_and_records_why(tmp_path, store, settings):
+    from pmd_tui.checks.model import finding
+    from pmd_tui.decisions import approve
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    pending = finding("consent.likeness", "pending", "attest the likeness")
+    store.save_checks(sid, [pending, finding("format.layout", "pass", "ok")], actor="t")
+    with pytest.raises(RuleError) as refused:
+        approve(store, settings, sid)
+    assert str(refused.value) == (f"cannot approve #{sid}: consent.likeness (pending); "
+                                  "fix them, attest, or override with a reason")
+    store.save_checks(sid, [pending, finding("format.missing-caption", "fail", "no caption")], actor="t")
+    with pytest.raises(RuleError) as refused:
+        approve(store, settings, sid)
+    assert sorted(str(refused.value).split("; ")[0].split(": ")[1].split(", ")) == [
+        "consent.likeness (pending)", "format.missing-caption (fail)"]
+    assert str(refused.value).endswith("; fix them, caption them (g / pmd-tui caption), attest, or override with a reason")
+
+    store.save_checks(sid, [pending], actor="t")
+    approve(store, replace(settings, actor="maint"), sid, note="seen in person", override="consent by mail")
+    event = store.events(sid)[-1]
+    assert (event["action"], event["actor"]) == ("approved", "maint")
+    assert event["detail"] == {"from": "checked", "to": "approved", "reason": "consent by mail",
+                               "overridden": ["consent.likeness"], "overridden_status": {"consent.likeness": "pending"},
+                               "override_reason": "consent by mail", "note": "seen in person"}
+
+    store.save_checks(sid, [finding("format.layout", "pass", "ok")], actor="t")  # approved -> checked
+    approve(store, settings, sid, note="fine as it is")
+    assert store.events(sid)[-1]["detail"] == {"from": "checked", "to": "approved", "reason": "fine as it is",
+                                               "note": "fine as it is"}
+    assert store.get(sid)["status_reason"] == "fine as it is"
+
+
+def test_no_override_passes_a_folder_too_big_for_the_hub(tmp_path, store, settings):
+    from pmd_tui.checks.model import finding
+    from pmd_tui.decisions import approve
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    store.save_checks(sid, [finding("consent.likeness", "pending", "attest"),
+                            finding("format.folder-size", "fail", "the folder would hold 20,002 files")], actor="t")
+    with pytest.raises(RuleError) as refused:
+        approve(store, settings, sid, override="I know")
+    assert str(refused.value) == f"cannot approve #{sid}: the folder would hold 20,002 files"
+    assert store.get(sid)["status"] == "checked"
+
+
+def test_an_edited_rejected_submission_is_not_approved_by_its_recheck(tmp_path, store, settings):
+    """approve() re-runs stale checks only for a checked submission: re-running them for a rejected one
+    would re-open it (rejected -> checked) and approve it in the same breath."""
+    from pmd_tui.checks.model import finding
+    from pmd_tui.decisions import approve, reject
+    from pmd_tui.errors import StateError
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    store.save_checks(sid, [finding("format.layout", "pass", "ok")], actor="t")
+    reject(store, settings, sid, reason="blurry")
+    store.update_fields(sid, {"concept_type": "object"}, actor="t")
+    with pytest.raises(StateError, match=f"^submission {sid} is rejected$"):
+        approve(store, settings, sid, override="x")
+    assert store.get(sid)["status"] == "rejected"
+
+
+def test_a_refused_transition_names_the_submission(tmp_path, store, settings):
+    from pmd_tui.errors import StateError
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    with pytest.raises(StateError) as refused:
+        store.transition(sid, "published", actor="t", action="published")
+    assert str(refused.value) == f"submission {sid} is new; it cannot become published (only approved submissions are published)"
 
 # -- publishing --------------------------------------------------------------------------------------------
 def test_republishing_an_unchanged_set_records_nothing(tmp_path, store, settings):
