@@ -11,6 +11,11 @@ os.environ.setdefault("PMD_ALLOW_PRIVATE_URLS", "1")
 os.environ.pop("GITHUB_TOKEN", None)
 os.environ.pop("GITHUB_API_URL", None)
 os.environ.setdefault("PMD_OPT_OUT_FILE", "/nonexistent/pmd-tui-tests/opt-out-artists.txt")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one pytest-xdist worker per core already: torch's own thread pool in each would oversubscribe the cores
+    # (building the tiny Florence-2 took 75 s instead of 9). Set before anything imports torch.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
 
 @pytest.fixture

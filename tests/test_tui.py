@@ -6,10 +6,10 @@ import pytest
 from textual.widgets import DataTable, Input, OptionList, TextArea
 
 from pmd_tui.config import load_settings
-from pmd_tui.demo import build_demo_queue
 from pmd_tui.store import QueueStore
 from pmd_tui.tui.app import PmdApp
 from pmd_tui.tui.preview import image_widget_class
+from pmd_tui.tui.screenshots import shared_demo_template
 from pmd_tui.tui.screens.dialogs import AttestDialog, MetadataDialog, ReasonDialog
 from pmd_tui.tui.screens.help import HelpScreen
 from pmd_tui.tui.screens.review import ReviewScreen
@@ -18,15 +18,9 @@ SIZE = (160, 48)
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo-template")
-    (root / "config.toml").write_text("")
-    settings = load_settings(root / "demo.db", root / "config.toml")
-    store = QueueStore(settings.db_path)
-    build_demo_queue(store, settings, root)
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    return root
+def demo_template():
+    """The demo queue, built once per process and shared with the snapshot scenes (screenshots.py)."""
+    return shared_demo_template()
 
 
 @pytest.fixture

@@ -164,7 +164,7 @@ ALL_SCENES = [name for name in (*SCENES, *SIZED) if name != "review-zoom"]  # zo
 _TEMPLATE: list[Path] = []
 
 
-def _demo_template() -> Path:
+def shared_demo_template() -> Path:
     """The demo queue, built once per process (every scene starts from a copy of it)."""
     if not _TEMPLATE:
         import atexit
@@ -195,7 +195,7 @@ def demo_app(workdir: Path):
 
     (workdir / "config.toml").write_text("")
     if not (workdir / "demo.db").exists():
-        template = _demo_template()
+        template = shared_demo_template()
         shutil.copy(template / "demo.db", workdir / "demo.db")
         shutil.copytree(template / "demo-files", workdir / "demo-files")
     settings = load_settings(workdir / "demo.db", workdir / "config.toml")
