@@ -35,7 +35,11 @@ async def _settle(pilot) -> None:
     """Wait until the screen stops changing: workers done, then the same picture twice in a row.
 
     A preview worker hands its image to the UI thread, which mounts and lays it out over the next frames;
-    on a busy machine one pause was not always enough (the approve-override snapshot failed now and then)."""
+    on a busy machine one pause was not always enough. Text cursors stop blinking and stay shown: the
+    approve-override snapshot failed now and then because its reason field's cursor blinks every 0.5 s and
+    the picture was taken in either phase."""
+    for field in pilot.app.screen.query("Input, TextArea"):
+        field.cursor_blink = False
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
