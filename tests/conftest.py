@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -120,3 +121,26 @@ def screening_config(tiny_screeners, tiny_sface, db_path, tmp_path, monkeypatch)
                    f'opt_out_file = "{opt_out}"\nopt_out_artists = ["Jane Q. Painter"]\n')
     monkeypatch.setenv("PMD_CONFIG", str(cfg))
     return opt_out
+
+
+@pytest.fixture(scope="session")
+def demo_template():
+    """The demo queue, built once per process and shared with the snapshot scenes (screenshots.py)."""
+    from pmd_tui.tui.screenshots import shared_demo_template
+
+    return shared_demo_template()
+
+
+@pytest.fixture
+def demo(demo_template, tmp_path):
+    """A private copy of the demo queue (database and staged files)."""
+    from pmd_tui.config import load_settings
+    from pmd_tui.store import QueueStore
+
+    shutil.copy(demo_template / "demo.db", tmp_path / "demo.db")
+    shutil.copytree(demo_template / "demo-files", tmp_path / "demo-files")
+    (tmp_path / "config.toml").write_text("")
+    settings = load_settings(tmp_path / "demo.db", tmp_path / "config.toml")
+    store = QueueStore(settings.db_path)
+    yield store, settings
+    store.close()
