@@ -31,27 +31,18 @@ async def _select(pilot, name: str) -> None:
     await pilot.pause()
 
 
-def _hold_cursors(app) -> None:
-    """Text cursors stop blinking and stay drawn. A blinking cursor is drawn for 0.5 s, then hidden for 0.5 s,
-    so the picture depended on how long it took to take: the approve-override snapshot (its reason field has
-    the focus) failed whenever a busy machine needed more than 0.5 s between the key press and the picture."""
-    from textual.widgets import Input, TextArea
-
-    for widget in app.screen.query("*"):
-        if isinstance(widget, (Input, TextArea)):
-            widget.cursor_blink = False
-
-
 async def _settle(pilot) -> None:
-    """Wait until the screen stops changing: workers done, text cursors held still, then the same picture
-    twice in a row.
+    """Wait until the screen stops changing: workers done, then the same picture twice in a row.
 
     A preview worker hands its image to the UI thread, which mounts and lays it out over the next frames;
-    on a busy machine one pause was not always enough."""
+    on a busy machine one pause was not always enough. Text cursors stop blinking and stay shown: the
+    approve-override snapshot failed now and then because its reason field's cursor blinks every 0.5 s and
+    the picture was taken in either phase."""
+    for field in pilot.app.screen.query("Input, TextArea"):
+        field.cursor_blink = False
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
-    _hold_cursors(pilot.app)
     previous = None
     for _ in range(40):
         await pilot.app.workers.wait_for_complete()
@@ -177,7 +168,7 @@ ALL_SCENES = [name for name in (*SCENES, *SIZED) if name != "review-zoom"]  # zo
 _TEMPLATE: list[Path] = []
 
 
-def _demo_template() -> Path:
+def shared_demo_template() -> Path:
     """The demo queue, built once per process (every scene starts from a copy of it)."""
     if not _TEMPLATE:
         import atexit
@@ -208,7 +199,7 @@ def demo_app(workdir: Path):
 
     (workdir / "config.toml").write_text("")
     if not (workdir / "demo.db").exists():
-        template = _demo_template()
+        template = shared_demo_template()
         shutil.copy(template / "demo.db", workdir / "demo.db")
         shutil.copytree(template / "demo-files", workdir / "demo-files")
     settings = load_settings(workdir / "demo.db", workdir / "config.toml")
