@@ -19,11 +19,6 @@ def _state(store):
     return tables, files
 
 
-def test_a_kohya_repeat_folder_gives_the_trigger_words_when_no_text_does(tmp_path, store, settings):
-    sid = add_source(store, settings, make_zip(tmp_path / "tk.zip", kohya_set(2, prefix="img/5_tk girl/", readme=None)))
-    assert (store.get(sid)["repeats"], store.get(sid)["trigger_words"]) == (5, "tk girl")
-
-
 def test_zip_with_wrapper_and_repeat_folder_is_flattened(tmp_path, store, settings):
     entries = kohya_set(3, prefix="my set/img/10_ohwx dog/", readme=None)
     entries["my set/readme.txt"] = "Captions by BLIP.\nTrigger: ohwx\n"

@@ -211,15 +211,11 @@ def _add_in(store, settings, src: Path, kind: str, uid: str, tmp: Path, *, name,
 
 
 def _fill_from_text(record: dict) -> None:
-    """Trigger words, captioning method and concept type, as the contributor wrote them (the trigger words
-    from a kohya repeat folder's name when no text gives them)."""
+    """Trigger words, captioning method and concept type, as the contributor wrote them."""
     texts = [record.get("readme_text"), record.get("issue_text")]
     for key, fn in (("trigger_words", readme_parse.trigger_words), ("caption_method", readme_parse.caption_method)):
         if not record.get(key):
             record[key] = next((v for v in (fn(t) for t in texts) if v), None)
-    if not record.get("trigger_words") and record.get("concept"):
-        # kohya's ``N_ohwx dog`` folder: the trainer uses "ohwx dog" as the prompt of every uncaptioned image
-        record["trigger_words"] = record["concept"]
     if not record.get("concept_type"):
         record["concept_type"] = readme_parse.concept_type(record.get("concept"), *texts)
 
