@@ -38,6 +38,9 @@ def test_zip_entries_past_the_total_are_refused(tmp_path):
     z = make_zip(tmp_path / "a.zip", {"a.bin": b"a" * 600, "b.bin": b"b" * 600, "c.bin": b"c" * 300})
     r = unpack_zip(z, tmp_path / "out", Limits(max_total_bytes=1000))
     assert r.files == ["a.bin", "c.bin"] and _refused(r) == {"b.bin": "unpacked total would exceed the limit"}
+    exact = unpack_zip(make_zip(tmp_path / "b.zip", {"a.bin": b"a" * 600, "b.bin": b"b" * 400}), tmp_path / "o2",
+                       Limits(max_total_bytes=1000))
+    assert exact.files == ["a.bin", "b.bin"] and not exact.refused  # the total reaches the limit exactly
 
 
 def test_zip_entry_ratio_is_judged_above_the_floor_only(tmp_path):
@@ -69,6 +72,8 @@ def test_zip_total_ratio_refuses_the_archive_and_respects_floor_and_limit(tmp_pa
         unpack_zip(z, tmp_path / "o1", Limits(ratio_floor_bytes=100_000, max_ratio=ratio - 1))
     assert len(unpack_zip(z, tmp_path / "o2", Limits(ratio_floor_bytes=100_000, max_ratio=ratio + 1)).files) == 20
     assert len(unpack_zip(z, tmp_path / "o3", Limits(ratio_floor_bytes=400_000, max_ratio=ratio - 1)).files) == 20
+    assert ratio * z.stat().st_size == 400_000  # exactly representable: the edge itself
+    assert len(unpack_zip(z, tmp_path / "o4", Limits(ratio_floor_bytes=100_000, max_ratio=ratio)).files) == 20
 
 
 def test_zip_entry_count_limit(tmp_path):
@@ -76,7 +81,46 @@ def test_zip_entry_count_limit(tmp_path):
     r = unpack_zip(z, tmp_path / "out", Limits(max_entries=3))
     assert r.files == ["0.txt", "1.txt", "2.txt"]
     assert _refused(r) == {"*": "archive has 5 entries, over the limit of 3; the rest were not unpacked"}
-    assert len(unpack_zip(z, tmp_path / "out2", Limits(max_entries=5)).files) == 5
+    at_limit = unpack_zip(z, tmp_path / "out2", Limits(max_entries=5))
+    assert len(at_limit.files) == 5 and not at_limit.refused
+
+
+def test_each_refusal_refuses_one_entry_and_the_rest_is_unpacked(tmp_path):
+    import random
+    import warnings
+    import zipfile
+
+    from tests.helpers import add_device_entry, add_symlink_entry
+
+    z = tmp_path / "mixed.zip"
+    noise = random.Random(0).randbytes
+
+    def write(*entries):
+        with warnings.catch_warnings(), zipfile.ZipFile(z, "a", zipfile.ZIP_DEFLATED) as zf:
+            warnings.simplefilter("ignore")  # the duplicate name
+            for name, data in entries:
+                zf.writestr(name, data)
+
+    write(("../up.txt", "x"), ("ok1.txt", "1"), ("n" * 300, "x"), ("ok2.txt", "2"))
+    add_symlink_entry(z, "link", "/etc/passwd")
+    write(("ok3.txt", "3"))
+    add_device_entry(z, "dev")
+    write(("ok4.txt", "4"), (".DS_Store", "x"), ("ok5.txt", "5"), ("ok1.txt", "again"), ("ok6.txt", "6"),
+          ("big.bin", noise(5000)), ("ok7.txt", "7"), ("zeros.bin", b"\0" * 900), ("ok8.txt", "8"),
+          ("fill1.bin", noise(900)), ("fill2.bin", noise(900)), ("over.bin", noise(900)), ("ok9.txt", "9"))
+    zeros = zipfile.ZipFile(z).getinfo("zeros.bin")
+    r = unpack_zip(z, tmp_path / "out", Limits(max_entry_bytes=1000, max_total_bytes=2000, ratio_floor_bytes=500,
+                                                max_ratio=50.0))
+    assert r.files == ["ok1.txt", "ok2.txt", "ok3.txt", "ok4.txt", "ok5.txt", "ok6.txt", "ok7.txt", "ok8.txt",
+                       "fill1.bin", "fill2.bin", "ok9.txt"]
+    assert _refused(r) == {
+        "../up.txt": "path escapes the archive (absolute, drive or '..')",
+        "n" * 200: "a name in the path is longer than 255 bytes",
+        "link": "symbolic link", "dev": "device or special file", "ok1.txt": "duplicate entry name",
+        "big.bin": "declares 5000 bytes, over the per-file limit",
+        "zeros.bin": f"compression ratio {900 / zeros.compress_size:.0f}:1 (zip bomb)",
+        "over.bin": "unpacked total would exceed the limit"}
+    assert r.junk == [".DS_Store"] and (tmp_path / "out" / "ok1.txt").read_text() == "1"
 
 
 def test_duplicate_entry_names_keep_the_first(tmp_path):

@@ -130,7 +130,7 @@ def _target(root: Path, rel: str) -> Path:
     return dest
 
 
-def _place_problem(exc: OSError, rel: str) -> str | None:
+def _place_problem(exc: OSError) -> str | None:
     """A refusal for an entry whose place clashes (``a.jpg`` and ``a.jpg/b.jpg``); None for errors of the
     disk itself (full, read-only), which stop the whole intake."""
     if exc.errno not in _ENTRY_ERRNOS:
@@ -187,7 +187,7 @@ def unpack_zip(archive: Path, root: Path, limits: Limits) -> Unpacked:
         # ratio is judged. Judged on the declared sizes; an entry that outgrows its header is stopped while
         # streaming, so the total can never exceed what is judged here.
         declared = sum(i.file_size for i in infos if not _entry_bomb(i, limits))
-        if declared > limits.ratio_floor_bytes and declared / max(archive_bytes, 1) > limits.max_ratio:
+        if declared > limits.ratio_floor_bytes and declared > limits.max_ratio * archive_bytes:
             raise InputError(f"{archive.name}: declares {declared:,} bytes unpacked from a {archive_bytes:,} byte "
                              f"archive, more than {limits.max_ratio:g}:1 overall (zip bomb)")
         if len(infos) > limits.max_entries:
@@ -236,7 +236,7 @@ def unpack_zip(archive: Path, root: Path, limits: Limits) -> Unpacked:
                 _unlink_file(dest)
                 reason = f"damaged entry ({exc})"
             except OSError as exc:
-                reason = _place_problem(exc, rel)
+                reason = _place_problem(exc)
                 if reason is None:
                     raise
             if reason:
