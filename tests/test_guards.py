@@ -380,6 +380,38 @@ def test_private_addresses_are_checked_at_connect(monkeypatch):
     assert public_address("8.8.8.8", 80) == "8.8.8.8"
 
 
+# -- intake: work folders left by a killed intake ---------------------------------------------------------
+def test_stale_work_folders_are_swept_and_live_or_recent_ones_kept(tmp_path):
+    import fcntl
+    import os
+    import time
+
+    from pmd_tui.intake.service import STALE_UNLOCKED_S, sweep_stale
+
+    root = tmp_path / "tmp"
+    assert sweep_stale(root) == []  # no work folder yet
+    root.mkdir()
+    (root / "a.lock").symlink_to(root / "nowhere")  # a lock that cannot be opened is passed over
+    for name in ("busy", "dead1", "dead2"):  # in this order: the sweep goes on past a live lock
+        (root / name).mkdir()
+        (root / name / "x.jpg").write_bytes(b"x")
+        (root / f"{name}.lock").write_text("")
+    (root / "dead3.lock").write_text("")  # killed before it made its folder
+    fd = os.open(root / "busy.lock", os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a running intake holds its lock, however old its folder
+    old, recent = time.time() - STALE_UNLOCKED_S - 5, time.time() - STALE_UNLOCKED_S + 60
+    (root / "old").mkdir()  # folders without a lock (an older version's) go once they are old
+    (root / "recent").mkdir()
+    (root / "stray.txt").write_text("")
+    for name, stamp in (("busy", old), ("busy.lock", old), ("stray.txt", old), ("old", old), ("recent", recent)):
+        os.utime(root / name, (stamp, stamp))
+    try:
+        assert sweep_stale(root) == ["dead1", "dead2", "dead3", "old"]
+    finally:
+        os.close(fd)
+    assert sorted(p.name for p in root.iterdir()) == ["a.lock", "busy", "busy.lock", "recent", "stray.txt"]
+
+
 # -- decisions -----------------------------------------------------------------------------------------
 def test_findings_older_than_an_edit_are_judged_again_before_approval(tmp_path, store, settings):
     """Checked clean, then the trigger word names an opted-out artist: approving re-runs the checks first."""

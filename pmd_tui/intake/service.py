@@ -85,7 +85,7 @@ def sweep_stale(tmp_root: Path) -> list[str]:
     """Remove work folders whose process is gone (their lock is free); returns what was removed."""
     removed = []
     try:
-        entries = list(tmp_root.iterdir())
+        entries = sorted(tmp_root.iterdir())  # one order on every file system
     except OSError:
         return removed
     for lock_path in (p for p in entries if p.suffix == ".lock"):
@@ -100,7 +100,7 @@ def sweep_stale(tmp_root: Path) -> list[str]:
             continue  # alive
         try:
             shutil.rmtree(tmp_root / lock_path.stem, ignore_errors=True)
-            lock_path.unlink(missing_ok=True)
+            lock_path.unlink()  # only the holder of its lock removes a lock file: it is still there
             removed.append(lock_path.stem)
         finally:
             os.close(fd)
@@ -108,10 +108,10 @@ def sweep_stale(tmp_root: Path) -> list[str]:
     for folder in (p for p in entries if p.is_dir() and p.name not in locks):
         try:
             if time.time() - folder.stat().st_mtime > STALE_UNLOCKED_S:
-                shutil.rmtree(folder, ignore_errors=True)
+                shutil.rmtree(folder)
                 removed.append(folder.name)
         except OSError:
-            pass
+            pass  # what could not be removed is tried again by the next sweep
     return removed
 
 
