@@ -90,8 +90,10 @@ class FakeWeb:
                 web.requests.append((self.command, self.path, dict(self.headers)))
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 path = parts.path
-                if path in web.redirects:
-                    return self._send(302, b"", {"Location": web.redirects[path]})
+                if path in web.redirects:  # a location (302), or (status, location or None)
+                    target = web.redirects[path]
+                    status, location = target if isinstance(target, tuple) else (302, target)
+                    return self._send(status, b"", {"Location": location} if location else {})
                 if path == "/uc" or path == "/download":
                     return self.drive(path, q)
                 m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", path)

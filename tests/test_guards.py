@@ -368,6 +368,23 @@ def test_a_resume_asks_the_final_address_for_the_rest_of_the_same_file(web, sett
     assert [p for m, p, h in web.requests] == ["/share", "/set.zip", "/share", "/set.zip"]
 
 
+def test_every_kind_of_redirect_is_followed_and_one_without_a_location_is_refused(web, settings):
+    from pmd_tui.errors import NetworkError
+    from pmd_tui.intake.download import Downloader
+
+    data = make_zip(settings.data_dir.parent / "e.zip", kohya_set(1)).read_bytes()
+    web.add_file("/end.zip", data)
+    codes = (301, 302, 303, 307, 308)
+    for code, after in zip(codes, codes[1:] + ("end",)):
+        web.redirects[f"/r{code}"] = (code, f"/r{after}" if after != "end" else "/end.zip")
+    web.redirects["/nowhere"] = (302, None)
+    with Downloader(settings.data_dir / "dl", settings.limits) as dl:
+        assert dl.fetch(web.url + "/r301").read_bytes() == data
+        with pytest.raises(NetworkError, match=rf"^HTTP 302 without a Location for {web.url}/nowhere$"):
+            dl.fetch(web.url + "/nowhere")
+    assert [p for m, p, h in web.requests] == ["/r301", "/r302", "/r303", "/r307", "/r308", "/end.zip", "/nowhere"]
+
+
 def test_private_addresses_are_checked_at_connect(monkeypatch):
     from pmd_tui.intake.download import public_address
 
