@@ -385,6 +385,34 @@ def test_every_kind_of_redirect_is_followed_and_one_without_a_location_is_refuse
     assert [p for m, p, h in web.requests] == ["/r301", "/r302", "/r303", "/r307", "/r308", "/end.zip", "/nowhere"]
 
 
+def test_a_complete_part_is_kept_only_while_the_server_says_it_is_complete(web, settings):
+    """416 finishes a resume only when the part is whole by its record; a file that changed (If-Range answered
+    with the whole new file) or shrank (416 for an incomplete part) never leaves the old bytes as the result."""
+    import hashlib
+    import json
+
+    from pmd_tui.errors import NetworkError
+    from pmd_tui.intake.download import Downloader
+
+    def left_over(folder, url, data, total, etag):
+        folder.mkdir(parents=True)
+        part = folder / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}.part"
+        part.write_bytes(data)
+        part.with_suffix(".part.json").write_text(json.dumps(
+            {"url": url, "final_url": url, "etag": etag, "total": total, "name": "set.zip"}))
+
+    new = b"new!" * 100
+    url = web.add_file("/set.zip", new)
+    left_over(settings.data_dir / "dl", url, b"old" * 100, 300, '"an older version"')
+    with Downloader(settings.data_dir / "dl", settings.limits) as dl:
+        assert dl.fetch(url).read_bytes() == new  # If-Range did not match: the whole new file came
+    url = web.add_file("/shrunk.zip", b"s" * 50)
+    left_over(settings.data_dir / "dl2", url, b"s" * 100, 200, '"' + hashlib.sha1(b"s" * 50).hexdigest() + '"')
+    with Downloader(settings.data_dir / "dl2", settings.limits) as dl:
+        with pytest.raises(NetworkError, match="^HTTP 416 for "):
+            dl.fetch(url)
+
+
 def test_private_addresses_are_checked_at_connect(monkeypatch):
     from pmd_tui.intake.download import public_address
 
