@@ -24,7 +24,12 @@ by 0.75x or 0.6x show that too, more weakly, but keep their detail, so it counts
 ``PATTERN_DETAIL``.
 
 The thresholds are measured, not guessed: ``tests/bench/eval_upscale.py`` chooses them on one set of real
-photos and reports precision and recall on a held-out set, both ways (README, "Upscale detector").
+photos and reports precision and recall on a held-out set, both ways (README, "Upscale detector"):
+``python tests/bench/eval_upscale.py --workers 2 --cache /tmp/eval.pkl``. On 2026-11-26, tuned on
+scikit-image's photos and tested on the 54 DreamBooth photos it caught 3235 of 3240 upscales (1.5x-4x,
+bicubic/bilinear/Lanczos, sharp and soft, raw and JPEG q75-q95) and flagged 0 of the 54 photos as they are
+(17 of 270 natives, all 0.75x/0.6x downscales); the reverse caught 953 of 960. The shipped thresholds: 3238
+of 3240 and 0 of 54 (7 of 270) on DreamBooth, 956 of 960 on scikit-image.
 """
 
 from __future__ import annotations

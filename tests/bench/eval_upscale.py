@@ -1,6 +1,6 @@
 """Held-out evaluation of the upscale detector on real photographs.
 
-Run by hand (CPU, a few minutes):
+Run by hand (CPU, about 10 minutes on 2 cores; seconds when --cache holds the measurements):
 
     python tests/bench/eval_upscale.py [--dreambooth DIR] [--workers 2] [--cache FILE]
 
