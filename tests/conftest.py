@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -11,6 +12,11 @@ os.environ.setdefault("PMD_ALLOW_PRIVATE_URLS", "1")
 os.environ.pop("GITHUB_TOKEN", None)
 os.environ.pop("GITHUB_API_URL", None)
 os.environ.setdefault("PMD_OPT_OUT_FILE", "/nonexistent/pmd-tui-tests/opt-out-artists.txt")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one pytest-xdist worker per core already: torch's own thread pool in each would oversubscribe the cores
+    # (building the tiny Florence-2 took 75 s instead of 9). Set before anything imports torch.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
 
 @pytest.fixture
@@ -115,3 +121,26 @@ def screening_config(tiny_screeners, tiny_sface, db_path, tmp_path, monkeypatch)
                    f'opt_out_file = "{opt_out}"\nopt_out_artists = ["Jane Q. Painter"]\n')
     monkeypatch.setenv("PMD_CONFIG", str(cfg))
     return opt_out
+
+
+@pytest.fixture(scope="session")
+def demo_template():
+    """The demo queue, built once per process and shared with the snapshot scenes (screenshots.py)."""
+    from pmd_tui.tui.screenshots import shared_demo_template
+
+    return shared_demo_template()
+
+
+@pytest.fixture
+def demo(demo_template, tmp_path):
+    """A private copy of the demo queue (database and staged files)."""
+    from pmd_tui.config import load_settings
+    from pmd_tui.store import QueueStore
+
+    shutil.copy(demo_template / "demo.db", tmp_path / "demo.db")
+    shutil.copytree(demo_template / "demo-files", tmp_path / "demo-files")
+    (tmp_path / "config.toml").write_text("")
+    settings = load_settings(tmp_path / "demo.db", tmp_path / "config.toml")
+    store = QueueStore(settings.db_path)
+    yield store, settings
+    store.close()

@@ -220,6 +220,18 @@ def test_sync_adds_one_submission_per_issue_with_reasons(github, web, cli, store
     assert len(store.summaries()) == 2
 
 
+def test_sync_takes_the_same_images_re_posted_in_another_issue_only_once(github, web, cli, store, tmp_path):
+    """A contributor who opens a second issue with the same zip gets no second submission; the sync says
+    which submission already holds those images."""
+    att = web.add_file("/user-attachments/files/12/rusty-again.zip", dataset_zip(tmp_path, name="r.zip"))
+    web.add_issue(github, 6, "Rusty again", f"forgot if I sent it: [rusty-again.zip]({att})", user="alice")
+    r = cli("sync", "--github", github)
+    assert r.exit_code == 0, r.stderr
+    assert len(r.stdout.split()) == 2 and len(store.summaries()) == 2
+    first = store.find_by_issue(1)["id"]
+    assert f"issue #6 'Rusty again': the same images are already in the queue as #{first}" in r.stderr
+
+
 def test_sync_token_and_errors(github, web, cli, monkeypatch):
     web.token = "ghp_right"
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_wrong")

@@ -1,13 +1,7 @@
 """The TUI driven through Textual's Pilot: every flow a maintainer uses, on a real demo queue."""
 
-import shutil
-
-import pytest
 from textual.widgets import DataTable, Input, OptionList, TextArea
 
-from pmd_tui.config import load_settings
-from pmd_tui.demo import build_demo_queue
-from pmd_tui.store import QueueStore
 from pmd_tui.tui.app import PmdApp
 from pmd_tui.tui.preview import image_widget_class
 from pmd_tui.tui.screens.dialogs import AttestDialog, MetadataDialog, ReasonDialog
@@ -15,30 +9,6 @@ from pmd_tui.tui.screens.help import HelpScreen
 from pmd_tui.tui.screens.review import ReviewScreen
 
 SIZE = (160, 48)
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo-template")
-    (root / "config.toml").write_text("")
-    settings = load_settings(root / "demo.db", root / "config.toml")
-    store = QueueStore(settings.db_path)
-    build_demo_queue(store, settings, root)
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    return root
-
-
-@pytest.fixture
-def demo(demo_template, tmp_path):
-    """A private copy of the demo queue (database and staged files)."""
-    shutil.copy(demo_template / "demo.db", tmp_path / "demo.db")
-    shutil.copytree(demo_template / "demo-files", tmp_path / "demo-files")
-    (tmp_path / "config.toml").write_text("")
-    settings = load_settings(tmp_path / "demo.db", tmp_path / "config.toml")
-    store = QueueStore(settings.db_path)
-    yield store, settings
-    store.close()
 
 
 def make_app(demo):

@@ -22,7 +22,7 @@ from pmd_tui.tui.screens.dialogs import ConfirmDialog, ReasonDialog
 from pmd_tui.tui.screens.review import ReviewScreen
 from pmd_tui.tui.screens.tasklog import TaskLogScreen
 from pmd_tui.tui.widgets import Column, StatusLine, fit_columns
-from tests.test_tui import by_name, demo, demo_template, make_app, open_review  # noqa: F401 (fixtures)
+from tests.test_tui import by_name, make_app, open_review
 
 ROOT = Path(__file__).resolve().parents[1]
 

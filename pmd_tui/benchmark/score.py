@@ -112,15 +112,7 @@ def score(store, settings, dataset: str, samples_dir: str | Path, *, label: str,
     samples, warnings = collect_samples(Path(samples_dir), sub, templates)
     say(0, 4, "loading images")
     ref_images, bad_refs = _load_all([staged / f["name"] for f in refs_files], "reference")
-    sample_images, bad_samples = [], []
-    kept: list[Sample] = []
-    for s in samples:
-        im = try_load_rgb(s.path, MAX_SIDE)
-        if isinstance(im, str):
-            bad_samples.append(f"sample {s.path.name}: {im}")
-            continue
-        sample_images.append(im)
-        kept.append(s)
+    kept, sample_images, bad_samples = _load_samples(samples)
     if not ref_images:
         raise InputError(f"dataset {sub['name']!r} has no readable reference image")
     if not sample_images:
@@ -136,16 +128,51 @@ def score(store, settings, dataset: str, samples_dir: str | Path, *, label: str,
         "dino": metrics.mean_pairwise_cosine(d_samples, d_refs),
         "clip_i": metrics.mean_pairwise_cosine(c_samples, c_refs),
     }
+    prompted = _text_alignment(clip, c_samples, kept, sub, result, notes)
+    say(3, 4, "distribution distances")
+    _distribution_distances(d_samples, d_refs, result, notes)
+    _identity(sub, identity, kept, [staged / f["name"] for f in refs_files], result, notes)
+    say(4, 4, "done")
+    detail = {"samples": len(kept), "prompted": len(prompted), "reference": reference, "references": len(ref_images),
+              "models": {"dino": dino.model_id, "clip": clip.model_id}, "notes": notes,
+              "skipped": bad_refs + bad_samples, "warnings": warnings,
+              "samples_dir": str(Path(samples_dir).resolve())}
+    out = ScoreResult(sub["name"], sub["id"], label.strip(), result, notes, detail)
+    if save:
+        out.score_id = store.add_score(sub["id"], label=out.label, metrics=result, detail=detail,
+                                       actor=settings.actor)
+    return out
+
+
+def _load_samples(samples: list[Sample]) -> tuple[list[Sample], list, list[str]]:
+    """The samples that decode, their images, and a line for each that does not."""
+    kept, images, bad = [], [], []
+    for s in samples:
+        im = try_load_rgb(s.path, MAX_SIDE)
+        if isinstance(im, str):
+            bad.append(f"sample {s.path.name}: {im}")
+            continue
+        images.append(im)
+        kept.append(s)
+    return kept, images, bad
+
+
+def _text_alignment(clip, c_samples, kept: list[Sample], sub: dict, result: dict, notes: dict) -> list[int]:
+    """CLIP-T over the samples whose prompt is known; returns their indices."""
     prompted = [i for i, s in enumerate(kept) if s.prompt]
-    if prompted:
-        texts = clip.embed_texts([prompts.without_trigger(kept[i].prompt, sub) for i in prompted])
-        result["clip_t"] = metrics.mean_paired_cosine(c_samples[prompted], texts)
-        if len(prompted) < len(kept):
-            notes["clip_t"] = f"over the {len(prompted)} of {len(kept)} samples with a known prompt"
-    else:
+    if not prompted:
         result["clip_t"] = None
         notes["clip_t"] = "no sample has a known prompt (prompts.jsonl, a same-stem .txt, or a leading prompt number)"
-    say(3, 4, "distribution distances")
+        return prompted
+    texts = clip.embed_texts([prompts.without_trigger(kept[i].prompt, sub) for i in prompted])
+    result["clip_t"] = metrics.mean_paired_cosine(c_samples[prompted], texts)
+    if len(prompted) < len(kept):
+        notes["clip_t"] = f"over the {len(prompted)} of {len(kept)} samples with a known prompt"
+    return prompted
+
+
+def _distribution_distances(d_samples, d_refs, result: dict, notes: dict) -> None:
+    """FD and KID on DINO features, or None with why when there are too few images for the figure to mean much."""
     n, m = len(d_samples), len(d_refs)
     dim = d_samples.shape[1]
     if min(n, m) > dim:
@@ -160,25 +187,20 @@ def score(store, settings, dataset: str, samples_dir: str | Path, *, label: str,
     else:
         result["kid_dino"] = None
         notes["kid_dino"] = f"needs at least {KID_MIN} images on each side ({n} samples, {m} references)"
+
+
+def _identity(sub: dict, identity: Callable | None, kept: list[Sample], refs: list[Path], result: dict,
+              notes: dict) -> None:
+    """Face-identity similarity, for a likeness set only."""
     likeness = sub.get("concept_type") == "person" or sub.get("likeness_attestation") not in (None, "not-a-likeness")
     if likeness and identity is not None:
-        value, note = identity([s.path for s in kept], [staged / f["name"] for f in refs_files])
+        value, note = identity([s.path for s in kept], refs)
         result["identity"] = value
         if note:
             notes["identity"] = note
     elif likeness:
         result["identity"] = None
         notes["identity"] = "face identity models are not configured"
-    say(4, 4, "done")
-    detail = {"samples": len(kept), "prompted": len(prompted), "reference": reference, "references": len(ref_images),
-              "models": {"dino": dino.model_id, "clip": clip.model_id}, "notes": notes,
-              "skipped": bad_refs + bad_samples, "warnings": warnings,
-              "samples_dir": str(Path(samples_dir).resolve())}
-    out = ScoreResult(sub["name"], sub["id"], label.strip(), result, notes, detail)
-    if save:
-        out.score_id = store.add_score(sub["id"], label=out.label, metrics=result, detail=detail,
-                                       actor=settings.actor)
-    return out
 
 
 def leaderboard(store, submission_id: int | None = None) -> list[dict]:

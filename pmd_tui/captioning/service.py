@@ -18,6 +18,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from pmd_tui.captioning.florence import MAX_NEW_TOKENS, FlorenceCaptioner
 from pmd_tui.captioning.model import FAMILIES, MODEL_FLAG, Captioner, ModelError, load_captioner
@@ -161,49 +162,19 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, preset: st
     report.method = plan.method(captioner.family, chat)
     generate = _Generator(captioner, plan, batch_size)
     cancel = cancel or threading.Event()
-    stop_loader = threading.Event()
     batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
-    ready: queue.Queue = queue.Queue(maxsize=2)
-    size = captioner.image_size
-
-    def prompt_for(it: Item) -> str:
-        return captioner.prompt(plan.task, plan.instruction(it.trigger, it.concept_type))
-
-    def load_all() -> None:
-        # on a CPU the model already uses every core: one decoder thread, so it does not compete
-        workers = 4 if captioner.device != "cpu" else 1
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pmd-decode") as pool:
-            for batch in batches:
-                if stop_loader.is_set():
-                    break
-                # at most twice the model's input size: the processor's resize stays cheap
-                decoded = list(pool.map(lambda it: try_load_rgb(it.path, size * 2), batch))
-                good = [(it, im, prompt_for(it)) for it, im in zip(batch, decoded) if not isinstance(im, str)]
-                bad = [(it, why) for it, why in zip(batch, decoded) if isinstance(why, str)]
-                try:
-                    inputs = captioner.prepare([im for _, im, _ in good], [p for _, _, p in good]) if good else None
-                    payload = (good, bad, inputs, None)
-                except Exception as exc:  # a processor failure is reported by the consumer
-                    payload = (good, bad, None, exc)
-                while not stop_loader.is_set():
-                    try:
-                        ready.put(payload, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-        ready.put(None)
-
-    loader = threading.Thread(target=load_all, name="pmd-caption-loader", daemon=True)
+    prefetch = _Prefetcher(captioner, batches, lambda it: captioner.prompt(
+        plan.task, plan.instruction(it.trigger, it.concept_type)))
     started = time.perf_counter()
-    loader.start()
     touched: set[int] = set()
     done = 0
     try:
+        prefetch.start()
         while True:
             if cancel.is_set():
                 report.cancelled = True
                 break
-            payload = ready.get()
+            payload = prefetch.next()
             if payload is None:
                 break
             good, bad, inputs, error = payload
@@ -212,41 +183,108 @@ def caption(store: QueueStore, settings: Settings, ids: list[int], *, preset: st
             texts = generate(inputs, len(good)) if good else []
             with store.transaction():
                 for (it, _, asked), text in zip(good, texts):
-                    why = rejection(text, captioner.echoes(asked))
-                    if why:
-                        report.fail(it, why)
-                        continue
-                    store.set_caption(it.file_id, with_trigger(text, it.trigger), actor=settings.actor,
-                                      source="generated", detail=report.method, action="caption-generated",
-                                      model=captioner.model_id, task=plan.task if not chat else None,
-                                      prompt=asked, preset=plan.label, num_beams=plan.options.num_beams,
-                                      max_new_tokens=plan.options.max_new_tokens)
-                    report.captioned += 1
-                    touched.add(it.submission_id)
+                    if _store_caption(store, settings, report, captioner, plan, chat, it, asked, text):
+                        touched.add(it.submission_id)
             for it, why in bad:
                 report.fail(it, why)
             done += len(good) + len(bad)
             if progress:
                 progress(done, len(items), rate_text(done, len(items), time.perf_counter() - started))
     finally:
-        stop_loader.set()
-        while loader.is_alive():
+        prefetch.stop()
+        report.seconds = time.perf_counter() - started
+        _finish(store, settings, report, touched)
+    return report
+
+
+def _store_caption(store: QueueStore, settings: Settings, report: CaptionReport, captioner: Captioner, plan: Plan,
+                   chat: bool, it: Item, asked: str, text: str) -> bool:
+    """Store one generated caption with how it was made; an empty or echoed output is a failure instead."""
+    why = rejection(text, captioner.echoes(asked))
+    if why:
+        report.fail(it, why)
+        return False
+    store.set_caption(it.file_id, with_trigger(text, it.trigger), actor=settings.actor, source="generated",
+                      detail=report.method, action="caption-generated", model=captioner.model_id,
+                      task=plan.task if not chat else None, prompt=asked, preset=plan.label,
+                      num_beams=plan.options.num_beams, max_new_tokens=plan.options.max_new_tokens)
+    report.captioned += 1
+    return True
+
+
+def _finish(store: QueueStore, settings: Settings, report: CaptionReport, touched: set[int]) -> None:
+    """Record the captioning method per set and judge captions added to an approved or published set again."""
+    from pmd_tui.decisions import rejudge_after_edit
+
+    for sid in sorted(touched):
+        _record_method(store, sid, settings.actor)
+    report.submissions = sorted(touched)
+    for sid in report.submissions:
+        said = rejudge_after_edit(store, settings, sid, actor=settings.actor, what="captioning")
+        if said:
+            report.reopened.append(said)
+
+
+class _Prefetcher:
+    """Decodes and prepares the next batches on a thread while the model generates (at most two wait).
+
+    Each payload is ``(good, bad, inputs, error)``: ``good`` the (item, image, prompt) that decoded, ``bad``
+    the (item, why) that did not, ``inputs`` the processor's tensors, ``error`` a processor failure, which
+    the consumer reports. ``None`` ends the stream.
+    """
+
+    def __init__(self, captioner: Captioner, batches: list[list[Item]], prompt_for: Callable[[Item], str]):
+        self.captioner, self.batches, self.prompt_for = captioner, batches, prompt_for
+        self.ready: queue.Queue = queue.Queue(maxsize=2)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._load_all, name="pmd-caption-loader", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def next(self):
+        return self.ready.get()
+
+    def stop(self) -> None:
+        """Stop the loader (it may be blocked on a full queue) and wait for it."""
+        self.stopping.set()
+        while self.thread.is_alive():
             try:
-                ready.get(timeout=0.1)
+                self.ready.get(timeout=0.1)
             except queue.Empty:
                 pass
-        loader.join()
-        report.seconds = time.perf_counter() - started
-        for sid in sorted(touched):
-            _record_method(store, sid, settings.actor)
-        report.submissions = sorted(touched)
-        from pmd_tui.decisions import rejudge_after_edit
+        if self.thread.ident is not None:
+            self.thread.join()
 
-        for sid in report.submissions:  # captions added to an approved or published set are judged again
-            said = rejudge_after_edit(store, settings, sid, actor=settings.actor, what="captioning")
-            if said:
-                report.reopened.append(said)
-    return report
+    def _load_all(self) -> None:
+        # on a CPU the model already uses every core: one decoder thread, so it does not compete
+        workers = 4 if self.captioner.device != "cpu" else 1
+        size = self.captioner.image_size
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pmd-decode") as pool:
+            for batch in self.batches:
+                if self.stopping.is_set():
+                    break
+                # at most twice the model's input size: the processor's resize stays cheap
+                decoded = list(pool.map(lambda it: try_load_rgb(it.path, size * 2), batch))
+                self._put(self._prepare(batch, decoded))
+        self.ready.put(None)
+
+    def _prepare(self, batch: list[Item], decoded: list):
+        good = [(it, im, self.prompt_for(it)) for it, im in zip(batch, decoded) if not isinstance(im, str)]
+        bad = [(it, why) for it, why in zip(batch, decoded) if isinstance(why, str)]
+        try:
+            inputs = self.captioner.prepare([im for _, im, _ in good], [p for _, _, p in good]) if good else None
+            return good, bad, inputs, None
+        except Exception as exc:  # a processor failure is reported by the consumer
+            return good, bad, None, exc
+
+    def _put(self, payload) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.ready.put(payload, timeout=0.2)
+                return
+            except queue.Full:
+                continue
 
 
 def rate_text(done: int, total: int, elapsed: float) -> str:

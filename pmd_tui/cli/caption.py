@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from pmd_tui.captioning.florence import TASKS
 from pmd_tui.captioning.presets import PRESETS
 from pmd_tui.cli.common import Context, echo, handle_errors, info, out
 from pmd_tui.model_runtime import DEVICES
@@ -19,7 +20,7 @@ from pmd_tui.store import Status
     f"{p.name}: {p.about}" for p in PRESETS.values()) + " (default: default).")
 @click.option("--model", help="Checkpoint folder or Hub id: Florence-2, JoyCaption (LLaVA) or Qwen2.5-VL "
               "(default: the preset's; for the default preset, caption_model from the config).")
-@click.option("--task", type=click.Choice(["caption", "detailed", "more-detailed"]),
+@click.option("--task", type=click.Choice(list(TASKS)),
               help="Florence-2 task (default: the preset's, detailed).")
 @click.option("--prompt", help="Instruction for JoyCaption/Qwen2.5-VL ({trigger} is the trigger word; "
               "default: [caption_prompts] in the config, per concept type).")

@@ -6,6 +6,7 @@ import click
 
 from pmd_tui.cli.common import Context, handle_errors, info, out
 from pmd_tui.errors import InputError
+from pmd_tui.imaging.fixes import OPS
 
 
 @click.command()
@@ -50,7 +51,7 @@ def restore(obj: Context, submission_id, files, restore_all):
 @click.command()
 @click.argument("submission_id", type=int)
 @click.argument("files", nargs=-1)
-@click.option("--op", type=click.Choice(["orient", "rgb", "8bit", "flatten", "first-frame", "png"]),
+@click.option("--op", type=click.Choice(list(OPS)),
               help="The fix (default: every image its finding names).")
 @click.option("--background", default="white", show_default=True,
               help="With --op flatten: white, black, grey or #rrggbb.")

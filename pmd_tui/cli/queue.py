@@ -8,7 +8,7 @@ import click
 
 from pmd_tui.cli.common import (Context, download_bar, dump_json, handle_errors, info, out, parse_issue,
                                 submission_json)
-from pmd_tui.store import QueueStore, Status
+from pmd_tui.store import Status
 
 
 @click.command()

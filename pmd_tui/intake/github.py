@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import httpx
 
 from pmd_tui.config import Settings
-from pmd_tui.errors import InputError, NetworkError, PmdError
+from pmd_tui.errors import DuplicateError, InputError, NetworkError, PmdError
 from pmd_tui.intake.links import find_links
 from pmd_tui.jobs import Job, JobReport, Progress, is_cancelled
 from pmd_tui.store import QueueStore
@@ -166,7 +166,11 @@ def sync(store: QueueStore, settings: Settings, repo: str, *, label: str | None 
             for link in links:
                 try:
                     sid = add_url(store, settings, link.url, name=title or None, issue=number, submitter=author,
-                                  extra=extra, progress=say)
+                                  extra=extra, progress=say, again=False)
+                except DuplicateError as exc:  # the same images re-posted in another issue: not a second submission
+                    outcomes.append(SyncOutcome(number, title, "known", f"the same images are already in the queue as "
+                                                f"#{exc.other_id} (from another issue or upload)", exc.other_id))
+                    break
                 except PmdError as exc:  # one bad submission never stops the others
                     errors.append(str(exc))
                     continue

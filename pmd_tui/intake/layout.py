@@ -67,63 +67,82 @@ def _slug(text: str) -> str:
 
 
 def plan_layout(paths: list[str]) -> LayoutPlan:
+    """Where each uploaded file goes: images and their captions, the readme, attribution files, the rest."""
     plan = LayoutPlan()
+    rel = _unwrap(paths, plan)
+    readme_candidates = _readme_candidates(rel)
+    if readme_candidates:
+        plan.readme_path = readme_candidates[0]
+    images, used_captions = _pair_captions(rel, readme_candidates, plan)
+    _name_images(rel, images, plan)
+    _place_other_files(rel, used_captions, readme_candidates, plan)
+    if plan.readme_path:
+        plan.files.append(PlannedFile(name="readme.txt", original_path=plan.readme_path, kind="readme"))
+    return plan
+
+
+def _unwrap(paths: list[str], plan: LayoutPlan) -> dict[str, PurePosixPath]:
+    """Each path relative to the folder(s) every file shares; a kohya repeat folder stays for its count."""
     posix = [PurePosixPath(p) for p in paths]
     prefix = _common_prefix(posix)
-    # Unwrap the single top-level folder(s), but keep a kohya repeat folder visible for its count.
-    keep = len(prefix)
-    for i, part in enumerate(prefix):
-        if REPEAT_DIR.match(part):
-            keep = i
-            break
+    keep = next((i for i, part in enumerate(prefix) if REPEAT_DIR.match(part)), len(prefix))
     prefix = prefix[:keep]
     if prefix:
         plan.unwrapped = "/".join(prefix)
-    rel = {p.as_posix(): PurePosixPath(*p.parts[len(prefix):]) for p in posix}
+    return {p.as_posix(): PurePosixPath(*p.parts[len(prefix):]) for p in posix}
 
+
+def _readme_candidates(rel: dict[str, PurePosixPath]) -> list[str]:
+    """Readme files, the shallowest and most conventional name first."""
+    return sorted((o for o, r in rel.items() if r.name.lower() in README_NAMES),
+                  key=lambda o: (len(rel[o].parts), README_NAMES.index(rel[o].name.lower())))
+
+
+def _pair_captions(rel: dict[str, PurePosixPath], readme_candidates: list[str],
+                   plan: LayoutPlan) -> tuple[list[tuple[str, str | None]], set[str]]:
+    """(image, its caption or None) per image, folder by folder; notes folder counts and kohya repeats."""
     by_dir: dict[PurePosixPath, list[str]] = defaultdict(list)
     for orig, r in rel.items():
         by_dir[r.parent].append(orig)
-
-    readme_candidates = sorted(
-        (o for o, r in rel.items() if r.name.lower() in README_NAMES),
-        key=lambda o: (len(rel[o].parts), README_NAMES.index(rel[o].name.lower())),
-    )
-    if readme_candidates:
-        plan.readme_path = readme_candidates[0]
-
     used_captions: set[str] = set()
     images: list[tuple[str, str | None]] = []
     for d in sorted(by_dir, key=lambda p: p.as_posix()):
         members = sorted(by_dir[d])
         caption_index: dict[str, list[str]] = defaultdict(list)
         for o in members:
-            r = rel[o]
-            if r.suffix.lower() in CAPTION_EXTS and o not in readme_candidates:
-                caption_index[r.stem.lower()].append(o)
+            if rel[o].suffix.lower() in CAPTION_EXTS and o not in readme_candidates:
+                caption_index[rel[o].stem.lower()].append(o)
         for o in members:
             r = rel[o]
             if not is_image_name(r.name):
                 continue
-            cands = caption_index.get(r.stem.lower(), [])
             # exact-case .txt first, then any-case .txt, then .caption / .cap
-            cands = sorted(cands, key=lambda c: (CAPTION_EXTS.index(rel[c].suffix.lower()), rel[c].stem != r.stem))
+            cands = sorted(caption_index.get(r.stem.lower(), []),
+                           key=lambda c: (CAPTION_EXTS.index(rel[c].suffix.lower()), rel[c].stem != r.stem))
             cap = next((c for c in cands if c not in used_captions), None)
             if cap:
                 used_captions.add(cap)
-                for extra in cands:
-                    if extra != cap and extra not in used_captions and rel[extra].suffix.lower() != ".txt":
-                        plan.extra_captions.append(extra)
+                plan.extra_captions += [extra for extra in cands if extra != cap and extra not in used_captions
+                                        and rel[extra].suffix.lower() != ".txt"]
             images.append((o, cap))
-        if d.parts and any(is_image_name(rel[o].name) for o in members):
-            n = sum(1 for o in members if is_image_name(rel[o].name))
+        n = sum(1 for o in members if is_image_name(rel[o].name))
+        if d.parts and n:
             plan.folders[d.as_posix()] = n
-            for part in d.parts:
-                m = REPEAT_DIR.match(part)
-                if m and plan.repeats is None:
-                    plan.repeats = int(m.group("n"))
-                    plan.concept = m.group("concept").strip()
+            _note_repeats(d, plan)
+    return images, used_captions
 
+
+def _note_repeats(folder: PurePosixPath, plan: LayoutPlan) -> None:
+    """The first kohya ``N_concept`` folder gives the set's repeat count and concept."""
+    for part in folder.parts:
+        m = REPEAT_DIR.match(part)
+        if m and plan.repeats is None:
+            plan.repeats = int(m.group("n"))
+            plan.concept = m.group("concept").strip()
+
+
+def _name_images(rel: dict[str, PurePosixPath], images: list[tuple[str, str | None]], plan: LayoutPlan) -> None:
+    """One flat folder: a name that clashes is prefixed with its folders (or, too long, a short hash)."""
     names = Counter(rel[o].name for o, _ in images)
     taken: set[str] = set()
     for o, cap in images:
@@ -142,13 +161,16 @@ def plan_layout(paths: list[str]) -> LayoutPlan:
         taken.add(name)
         plan.files.append(PlannedFile(name=name, original_path=o, kind="image", caption_path=cap))
 
+
+def _place_other_files(rel: dict[str, PurePosixPath], used_captions: set[str], readme_candidates: list[str],
+                       plan: LayoutPlan) -> None:
+    """Attribution files kept under their own name (unless taken); orphan captions and the rest listed."""
     caption_names = {PurePosixPath(f.name).stem.lower() + ".txt" for f in plan.files}
     kept_names: set[str] = set()
     for o, r in sorted(rel.items()):
         if o in used_captions or is_image_name(r.name):
             continue
         if is_attribution(r.name) and o not in plan.extra_captions and (o != plan.readme_path or r.suffix.lower() != ".txt"):
-            # kept under its own name unless that is taken (a caption's, the readme's, another one's)
             name = r.name
             if name.lower() in caption_names or name.lower() in RESERVED_NAMES or name.lower() in kept_names:
                 name = _slug("_".join(r.parent.parts) or "attribution") + "_" + r.name
@@ -163,6 +185,3 @@ def plan_layout(paths: list[str]) -> LayoutPlan:
         elif o in readme_candidates:
             kind = "other"
         plan.files.append(PlannedFile(name=r.name, original_path=o, kind=kind))
-    if plan.readme_path:
-        plan.files.append(PlannedFile(name="readme.txt", original_path=plan.readme_path, kind="readme"))
-    return plan

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pmd_tui.config import Settings
 from pmd_tui.errors import PmdError
@@ -58,34 +58,13 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
     if not keys:
         return report
     wanted = store.staged_images(ids)
-    todo: dict[str, list[str]] = {}
-    for kind, key in keys.items():
-        known = store.model_results(wanted, key)
-        todo[kind] = [h for h in wanted if h not in known]
-        report.cached += len(known)
-    if todo.get("identity"):  # embeddings deleted on request are not computed again
-        forgotten = store.identity_forgotten(ids)
-        if forgotten:
-            allowed = store.staged_images([i for i in ids if i not in forgotten])
-            todo["identity"] = [h for h in todo["identity"] if h in allowed]
+    todo = _todo(store, ids, wanted, keys, report)
     hashes = sorted(set(todo.get("nsfw", [])) | set(todo.get("faces", [])) | set(todo.get("identity", [])))
     if not hashes:
         return report
-    nsfw = faces = recognizer = None
-    if todo.get("nsfw"):
-        from pmd_tui.screening.nsfw import load_nsfw
-
-        if progress:
-            progress(0, len(hashes), f"loading {settings.nsfw_model}")
-        nsfw = load_nsfw(settings.nsfw_model, device)
-    if todo.get("faces") or todo.get("identity"):
-        from pmd_tui.screening.faces import load_faces
-
-        faces = load_faces(settings.face_model)
-    if todo.get("identity"):
-        from pmd_tui.screening.identity import load_recognizer
-
-        recognizer = load_recognizer(settings.face_recognizer)
+    if progress and todo.get("nsfw"):
+        progress(0, len(hashes), f"loading {settings.nsfw_model}")
+    nsfw, faces, recognizer = _load_models(settings, todo, device)
     size = batch_size or (32 if nsfw is not None and nsfw.device == "cuda" else 8)
     backoff = BatchBackoff(size, nsfw.device) if nsfw is not None else None
     need_nsfw, need_faces = set(todo.get("nsfw", [])), set(todo.get("faces", []))
@@ -105,12 +84,7 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
             report.failed += [im for _, im in batch if isinstance(im, str)]
             nsfw_items = [(h, im) for h, im in good if h in need_nsfw]
             if nsfw_items:
-                try:
-                    scores = backoff.run(len(nsfw_items), lambda a, b: nsfw.scores([im for _, im in nsfw_items[a:b]]))
-                except PmdError:
-                    raise
-                except Exception as exc:
-                    raise PmdError(f"the SFW classifier failed: {str(exc).strip().splitlines()[0]}") from None
+                scores = _nsfw_scores(nsfw, backoff, [im for _, im in nsfw_items])
                 store.put_model_results({h: {"score": s} for (h, _), s in zip(nsfw_items, scores)}, keys["nsfw"])
             face_items = [(h, im) for h, im in good if h in need_faces or h in need_identity]
             if face_items:
@@ -119,6 +93,50 @@ def screen(store: QueueStore, settings: Settings, ids: list[int], *, device: str
             if progress:
                 progress(min(start + size, len(hashes)), len(hashes), "screening images")
     return report
+
+
+def _todo(store: QueueStore, ids: list[int], wanted: dict, keys: dict[str, str],
+          report: ScreenReport) -> dict[str, list[str]]:
+    """Per model, the image hashes it has not seen (its cached results are counted in the report)."""
+    todo: dict[str, list[str]] = {}
+    for kind, key in keys.items():
+        known = store.model_results(wanted, key)
+        todo[kind] = [h for h in wanted if h not in known]
+        report.cached += len(known)
+    if todo.get("identity"):  # embeddings deleted on request are not computed again
+        forgotten = store.identity_forgotten(ids)
+        if forgotten:
+            allowed = store.staged_images([i for i in ids if i not in forgotten])
+            todo["identity"] = [h for h in todo["identity"] if h in allowed]
+    return todo
+
+
+def _load_models(settings: Settings, todo: dict[str, list[str]], device: str):
+    """(SFW classifier, face detector, face recognizer), each None when no image needs it."""
+    nsfw = faces = recognizer = None
+    if todo.get("nsfw"):
+        from pmd_tui.screening.nsfw import load_nsfw
+
+        nsfw = load_nsfw(settings.nsfw_model, device)
+    if todo.get("faces") or todo.get("identity"):
+        from pmd_tui.screening.faces import load_faces
+
+        faces = load_faces(settings.face_model)
+    if todo.get("identity"):
+        from pmd_tui.screening.identity import load_recognizer
+
+        recognizer = load_recognizer(settings.face_recognizer)
+    return nsfw, faces, recognizer
+
+
+def _nsfw_scores(nsfw, backoff: BatchBackoff, images: list) -> list[float]:
+    """Scores in batches that shrink on out-of-memory; a model failure is one line, not a traceback."""
+    try:
+        return backoff.run(len(images), lambda a, b: nsfw.scores(images[a:b]))
+    except PmdError:
+        raise
+    except Exception as exc:
+        raise PmdError(f"the SFW classifier failed: {str(exc).strip().splitlines()[0]}") from None
 
 
 def _faces_and_identities(items, detector, recognizer, need_faces, need_identity, store, keys) -> None:

@@ -35,7 +35,11 @@ async def _settle(pilot) -> None:
     """Wait until the screen stops changing: workers done, then the same picture twice in a row.
 
     A preview worker hands its image to the UI thread, which mounts and lays it out over the next frames;
-    on a busy machine one pause was not always enough (the approve-override snapshot failed now and then)."""
+    on a busy machine one pause was not always enough. Text cursors stop blinking and stay shown: the
+    approve-override snapshot failed now and then because its reason field's cursor blinks every 0.5 s and
+    the picture was taken in either phase."""
+    for field in pilot.app.screen.query("Input, TextArea"):
+        field.cursor_blink = False
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
@@ -164,7 +168,7 @@ ALL_SCENES = [name for name in (*SCENES, *SIZED) if name != "review-zoom"]  # zo
 _TEMPLATE: list[Path] = []
 
 
-def _demo_template() -> Path:
+def shared_demo_template() -> Path:
     """The demo queue, built once per process (every scene starts from a copy of it)."""
     if not _TEMPLATE:
         import atexit
@@ -195,7 +199,7 @@ def demo_app(workdir: Path):
 
     (workdir / "config.toml").write_text("")
     if not (workdir / "demo.db").exists():
-        template = _demo_template()
+        template = shared_demo_template()
         shutil.copy(template / "demo.db", workdir / "demo.db")
         shutil.copytree(template / "demo-files", workdir / "demo-files")
     settings = load_settings(workdir / "demo.db", workdir / "config.toml")

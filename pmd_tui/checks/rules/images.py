@@ -74,96 +74,112 @@ def _others(hits: dict[str, dict]) -> str:
 
 
 def check(ctx: CheckContext) -> list[dict]:
-    out = []
-    bad = {n: a["error"] for n, a in ctx.analyses.items() if not a.get("ok")}
-    if bad:
-        first = next(iter(bad))
-        out.append(finding("images.corrupt", "fail",
-                           f"{plural(len(bad), 'image')} unusable: {first}: {bad[first]}"
-                           + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
-                           list(bad), errors=bad))
-    else:
-        out.append(finding("images.corrupt", "pass", "every image decodes"))
+    """One finding per rule, in the order of RULES."""
+    exact = _exact_duplicates(ctx)
+    return [_corrupt(ctx), _upscaled(ctx), _small(ctx), _duplicate_finding(exact), _near_duplicates(ctx, exact),
+            _published_duplicates(ctx), _queue_duplicates(ctx), *_metadata_findings(ctx)]
 
+
+def _corrupt(ctx: CheckContext) -> dict:
+    bad = {n: a["error"] for n, a in ctx.analyses.items() if not a.get("ok")}
+    if not bad:
+        return finding("images.corrupt", "pass", "every image decodes")
+    first = next(iter(bad))
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    return finding("images.corrupt", "fail", f"{plural(len(bad), 'image')} unusable: {first}: {bad[first]}{more}",
+                   list(bad), errors=bad)
+
+
+def _upscaled(ctx: CheckContext) -> dict:
     ups = {}
     for name, a in ctx.analyses.items():
         if a.get("ok"):
             v = verdict(a.get("upscale"), a["width"], a["height"])
             if v:
                 ups[name] = v
-    if ups:
-        first = next(iter(ups))
-        nw, nh = ups[first]["native"]
-        out.append(finding("images.upscaled", "warn",
-                           f"{plural(len(ups), 'image')} {_verb(len(ups), 'looks', 'look')} upscaled, e.g. {first}: "
-                           f"{ups[first]['why']}; consistent with a ~{ups[first]['factor']:g}x upscale from about {nw}x{nh}",
-                           list(ups), estimates={n: {"factor": v["factor"], "native": list(v["native"]), "why": v["why"]}
-                                                 for n, v in ups.items()}))
-    else:
-        out.append(finding("images.upscaled", "pass", "every image has pixel-level detail somewhere (no upscaling seen)"))
+    if not ups:
+        return finding("images.upscaled", "pass", "every image has pixel-level detail somewhere (no upscaling seen)")
+    first = next(iter(ups))
+    nw, nh = ups[first]["native"]
+    return finding("images.upscaled", "warn",
+                   f"{plural(len(ups), 'image')} {_verb(len(ups), 'looks', 'look')} upscaled, e.g. {first}: "
+                   f"{ups[first]['why']}; consistent with a ~{ups[first]['factor']:g}x upscale from about {nw}x{nh}",
+                   list(ups), estimates={n: {"factor": v["factor"], "native": list(v["native"]), "why": v["why"]}
+                                         for n, v in ups.items()})
 
+
+def _small(ctx: CheckContext) -> dict:
     limit = ctx.settings.limits.min_short_side
     small = [n for n, a in ctx.analyses.items() if a.get("width") and min(a["width"], a["height"]) < limit]
-    out.append(
-        finding("images.small", "warn", f"{plural(len(small), 'image')} with a short side under {limit} px: "
-                f"{names(small)}", small)
-        if small else finding("images.small", "pass", f"every image is at least {limit} px on its short side")
-    )
+    if not small:
+        return finding("images.small", "pass", f"every image is at least {limit} px on its short side")
+    return finding("images.small", "warn", f"{plural(len(small), 'image')} with a short side under {limit} px: "
+                   f"{names(small)}", small)
 
+
+def _exact_duplicates(ctx: CheckContext) -> list[list[str]]:
+    """Groups of images with the same content hash."""
     by_hash = defaultdict(list)
     for f in ctx.images:
         if f["sha256"]:
             by_hash[f["sha256"]].append(f["name"])
-    dupes = [g for g in by_hash.values() if len(g) > 1]
-    out.append(
-        finding("images.duplicate", "warn", f"{plural(len(dupes), 'set')} of identical images: "
-                + "; ".join(" = ".join(g) for g in dupes[:3]), [n for g in dupes for n in g], groups=dupes)
-        if dupes else finding("images.duplicate", "pass", "no identical images")
-    )
+    return [g for g in by_hash.values() if len(g) > 1]
 
+
+def _duplicate_finding(dupes: list[list[str]]) -> dict:
+    if not dupes:
+        return finding("images.duplicate", "pass", "no identical images")
+    return finding("images.duplicate", "warn", f"{plural(len(dupes), 'set')} of identical images: "
+                   + "; ".join(" = ".join(g) for g in dupes[:3]), [n for g in dupes for n in g], groups=dupes)
+
+
+def _near_duplicates(ctx: CheckContext, dupes: list[list[str]]) -> dict:
+    """Resized or re-encoded copies by perceptual hash (identical files are already reported)."""
     exact = {n for g in dupes for n in g}
     hashes = [(n, int(a["phash"], 16)) for n, a in ctx.analyses.items()
               if a.get("ok") and a.get("phash") and n not in exact]
     near = find_near_duplicates(hashes, NEAR_DUPLICATE_BITS)
-    if near.pair_count:
-        count = f"{'at least ' if near.truncated else ''}{plural(near.pair_count, 'pair')}"
-        groups = f" in {plural(near.group_count, 'group')}" if near.group_count > 1 else ""
-        out.append(finding("images.near-duplicate", "warn", f"{count} of near-identical images{groups} "
-                           f"(resized or re-encoded copies): " + "; ".join(f"{a} ~ {b}" for a, b, _ in near.pairs[:3]),
-                           near.files, pairs=[list(p) for p in near.pairs], pair_count=near.pair_count,
-                           groups=near.groups, group_count=near.group_count, truncated=near.truncated))
-    else:
-        out.append(finding("images.near-duplicate", "pass", "no near-identical images"))
+    if not near.pair_count:
+        return finding("images.near-duplicate", "pass", "no near-identical images")
+    count = f"{'at least ' if near.truncated else ''}{plural(near.pair_count, 'pair')}"
+    groups = f" in {plural(near.group_count, 'group')}" if near.group_count > 1 else ""
+    return finding("images.near-duplicate", "warn", f"{count} of near-identical images{groups} "
+                   f"(resized or re-encoded copies): " + "; ".join(f"{a} ~ {b}" for a, b, _ in near.pairs[:3]),
+                   near.files, pairs=[list(p) for p in near.pairs], pair_count=near.pair_count,
+                   groups=near.groups, group_count=near.group_count, truncated=near.truncated)
 
+
+def _published_duplicates(ctx: CheckContext) -> dict:
     hits = _matches(ctx, ctx.published)
-    if hits:
-        first = next(iter(hits))
-        out.append(finding("images.published-duplicate", "warn",
-                           f"{plural(len(hits), 'image')} already published, e.g. {first} = "
-                           f"{hits[first]['dataset']}/{hits[first]['name']}",
-                           list(hits), matches={n: f"{p['dataset']}/{p['name']}" for n, p in hits.items()}))
-    else:
-        out.append(finding("images.published-duplicate", "pass", "no image is already in a published set"))
+    if not hits:
+        return finding("images.published-duplicate", "pass", "no image is already in a published set")
+    first = next(iter(hits))
+    return finding("images.published-duplicate", "warn",
+                   f"{plural(len(hits), 'image')} already published, e.g. {first} = "
+                   f"{hits[first]['dataset']}/{hits[first]['name']}",
+                   list(hits), matches={n: f"{p['dataset']}/{p['name']}" for n, p in hits.items()})
 
+
+def _queue_duplicates(ctx: CheckContext) -> dict:
     hits = _matches(ctx, ctx.queued)
-    if hits:
-        subs = sorted({p["submission_id"] for p in hits.values()})
-        first = next(iter(hits))
-        p = hits[first]
-        out.append(finding("images.queue-duplicate", "warn",
-                           f"{plural(len(hits), 'image')} also in {_others(hits)}, e.g. {first} = "
-                           f"#{p['submission_id']} {p['dataset']}/{p['name']} ({p['status']})",
-                           list(hits), submissions=subs,
-                           matches={n: {"submission": p["submission_id"], "name": p["name"]} for n, p in hits.items()}))
-    else:
-        out.append(finding("images.queue-duplicate", "pass", "no image is also in another queued or approved submission"))
+    if not hits:
+        return finding("images.queue-duplicate", "pass", "no image is also in another queued or approved submission")
+    subs = sorted({p["submission_id"] for p in hits.values()})
+    first = next(iter(hits))
+    p = hits[first]
+    return finding("images.queue-duplicate", "warn",
+                   f"{plural(len(hits), 'image')} also in {_others(hits)}, e.g. {first} = "
+                   f"#{p['submission_id']} {p['dataset']}/{p['name']} ({p['status']})",
+                   list(hits), submissions=subs,
+                   matches={n: {"submission": p["submission_id"], "name": p["name"]} for n, p in hits.items()})
 
+
+def _metadata_findings(ctx: CheckContext) -> list[dict]:
+    """Location metadata, then what loaders handle but a maintainer may want to know."""
     gps = _flag(ctx, lambda a: a.get("gps"))
-    out.append(
-        finding("images.gps-metadata", "warn", f"{plural(len(gps), 'image')} {_verb(len(gps), 'carries', 'carry')} location metadata "
-                f"(stripped on publish): {names(gps)}", gps)
-        if gps else finding("images.gps-metadata", "pass", "no location metadata")
-    )
+    out = [finding("images.gps-metadata", "warn", f"{plural(len(gps), 'image')} {_verb(len(gps), 'carries', 'carry')} "
+                   f"location metadata (stripped on publish): {names(gps)}", gps)
+           if gps else finding("images.gps-metadata", "pass", "no location metadata")]
     out.append(_info("images.exif-rotation", _flag(ctx, lambda a: a.get("orientation", 1) != 1),
                      ("is rotated by EXIF orientation (viewers and trainers apply it)",
                       "are rotated by EXIF orientation (viewers and trainers apply it)"), "no EXIF rotation"))
