@@ -6,6 +6,7 @@ streaming size/ratio checks only guard folders, where a file may grow while it i
 
 from __future__ import annotations
 
+import struct
 from dataclasses import replace
 
 import pytest
@@ -28,6 +29,11 @@ def test_zip_entry_over_the_per_file_limit_is_refused(tmp_path):
     assert r.files == ["small.jpg"] and not (tmp_path / "out" / "big.bin").exists()
 
 
+def test_zip_entry_at_the_per_file_limit_is_unpacked(tmp_path):
+    r = unpack_zip(make_zip(tmp_path / "a.zip", {"edge.bin": b"y" * 1000}), tmp_path / "out", Limits(max_entry_bytes=1000))
+    assert r.files == ["edge.bin"] and not r.refused
+
+
 def test_zip_entries_past_the_total_are_refused(tmp_path):
     z = make_zip(tmp_path / "a.zip", {"a.bin": b"a" * 600, "b.bin": b"b" * 600, "c.bin": b"c" * 300})
     r = unpack_zip(z, tmp_path / "out", Limits(max_total_bytes=1000))
@@ -43,6 +49,16 @@ def test_zip_entry_ratio_is_judged_above_the_floor_only(tmp_path):
     exact = unpack_zip(make_zip(tmp_path / "b.zip", {"zeros.bin": b"\0" * 300_000}), tmp_path / "out2",
                        Limits(ratio_floor_bytes=300_000, max_ratio=200.0))
     assert exact.files == ["zeros.bin"]  # at the floor exactly: not judged either
+    import random
+    import zipfile
+
+    noise = make_zip(tmp_path / "c.zip", {"noise.bin": random.Random(0).randbytes(150_000)})
+    assert unpack_zip(noise, tmp_path / "out3", Limits(ratio_floor_bytes=100_000, max_ratio=2.0)).files == ["noise.bin"]
+    [info] = zipfile.ZipFile(tmp_path / "b.zip").infolist()
+    ratio = info.file_size / info.compress_size
+    assert ratio * info.compress_size == info.file_size  # exactly representable: the edge itself
+    at_ratio = unpack_zip(tmp_path / "b.zip", tmp_path / "out4", Limits(ratio_floor_bytes=100_000, max_ratio=ratio))
+    assert at_ratio.files == ["zeros.bin"]  # a ratio equal to the limit is allowed
 
 
 def test_zip_total_ratio_refuses_the_archive_and_respects_floor_and_limit(tmp_path):
@@ -77,9 +93,84 @@ def test_duplicate_entry_names_keep_the_first(tmp_path):
     assert (tmp_path / "out" / "a.txt").read_text() == "first"
 
 
+def test_an_archive_that_cannot_be_read_says_why_in_one_line(tmp_path):
+    (tmp_path / "dir.zip").mkdir()
+    with pytest.raises(InputError, match=r"^dir.zip: cannot read \(Is a directory\)$"):
+        unpack_zip(tmp_path / "dir.zip", tmp_path / "out", Limits())
+
+
+# -- encrypted entries: tampered archives ----------------------------------------------------------------
+def _stored_zip(path, entries) -> bytearray:
+    import zipfile
+
+    return bytearray(make_zip(path, entries, compression=zipfile.ZIP_STORED).read_bytes())
+
+
+def _central_records(data: bytes) -> list[int]:
+    """Offsets of a zip's central directory records (flags at +8, method at +10, local header offset at +42)."""
+    start = data.rfind(b"PK\x05\x06")
+    first = struct.unpack_from("<I", data, start + 16)[0]
+    return [i for i in range(first, start) if data[i:i + 4] == b"PK\x01\x02"]
+
+
+@pytest.mark.parametrize("field, bits", [(8, 0x01), (10, 99)])  # the encryption flag; WinZip AES as the method
+def test_an_archive_encrypted_by_its_central_directory_alone_is_refused(tmp_path, field, bits):
+    data = _stored_zip(tmp_path / "a.zip", {"a.txt": "a" * 50})
+    [record] = _central_records(data)
+    struct.pack_into("<H", data, record + field, struct.unpack_from("<H", data, record + field)[0] | bits)
+    (tmp_path / "a.zip").write_bytes(data)
+    with pytest.raises(InputError, match=r"^a.zip: the archive is password-protected \(encrypted entries\); "
+                                         "ask for an unencrypted zip$"):
+        unpack_zip(tmp_path / "a.zip", tmp_path / "out", Limits())
+
+
+def test_local_headers_are_judged_past_one_that_cannot_be_read(tmp_path):
+    """An encrypted entry behind one whose local header lies before the file's start is still found."""
+    data = _stored_zip(tmp_path / "a.zip", {"a.txt": "a" * 50, "b.txt": "b" * 50})
+    _, b = _central_records(data)
+    eocd = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<I", data, eocd + 16, struct.unpack_from("<I", data, eocd + 16)[0] + 10)  # offsets read 10 low
+    b_local = struct.unpack_from("<I", data, b + 42)[0]
+    struct.pack_into("<I", data, b + 42, b_local + 10)  # b.txt is still found; a.txt's header is at -10
+    data[b_local + 6] |= 0x01
+    (tmp_path / "a.zip").write_bytes(data)
+    with pytest.raises(InputError, match="password-protected"):
+        unpack_zip(tmp_path / "a.zip", tmp_path / "out", Limits())
+
+
+def test_bytes_that_are_not_a_local_header_are_not_read_as_one(tmp_path):
+    """A central record pointing into another entry's data: a damaged entry, not an encrypted archive."""
+    data = _stored_zip(tmp_path / "a.zip", {"a.txt": b"\x01" * 100, "b.txt": "b" * 50})
+    _, b = _central_records(data)
+    struct.pack_into("<I", data, b + 42, 30 + len("a.txt"))  # a.txt's data: 0x01 where the flags would be
+    (tmp_path / "a.zip").write_bytes(data)
+    r = unpack_zip(tmp_path / "a.zip", tmp_path / "out", Limits())
+    assert r.files == ["a.txt"] and _refused(r)["b.txt"].startswith("damaged entry")
+
+
 @pytest.mark.parametrize("name", ["/etc/passwd", "C:/x.txt", "a/../../x.txt", "..", "a\x00b", "", "./"])
 def test_unsafe_names_have_no_relative_path(name):
     assert safe_relpath(name) is None
+
+
+def test_name_and_path_lengths_are_judged_to_the_byte():
+    from pmd_tui.intake.archive import path_problem
+
+    assert path_problem("a" * 255) is None and path_problem("d/" + "é" * 127 + "a") is None
+    assert path_problem("d/" + "a" * 256) == "a name in the path is longer than 255 bytes"
+    assert path_problem("é" * 128) == "a name in the path is longer than 255 bytes"
+    path = "/".join(["a" * 200] * 5) + "/" + "b" * 19
+    assert len(path) == 1024 and path_problem(path) is None
+    assert path_problem(path + "b") == "path longer than 1024 bytes"
+
+
+def test_ids_outside_what_sqlite_stores_name_no_submission():
+    from pmd_tui.store.queue import MAX_ID, check_id
+
+    assert check_id(1) == 1 and check_id(MAX_ID) == MAX_ID
+    for bad in (0, -1, MAX_ID + 1, True, "1", 1.0):
+        with pytest.raises(InputError, match=f"^no submission with id {bad}$"):
+            check_id(bad)
 
 
 def test_safe_names_are_normalised():
@@ -102,12 +193,33 @@ def test_folder_file_over_the_per_file_limit_is_refused_while_copying(tmp_path):
 def test_folder_total_is_counted_while_copying(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    for n, size in (("a.bin", 600), ("b.bin", 600), ("c.bin", 300)):
+    for n, size in (("a.bin", 600), ("b.bin", 600), ("c.bin", 300), ("d.bin", 200)):
         (src / n).write_bytes(b"x" * size)
     r = copy_folder(src, tmp_path / "out", Limits(max_total_bytes=1000))
-    assert r.files == ["a.bin", "c.bin"]
-    assert _refused(r) == {"b.bin": "unpacked total would exceed the limit of 1000 bytes"}
-    assert copy_folder(src, tmp_path / "out2", Limits(max_total_bytes=1500)).files == ["a.bin", "b.bin", "c.bin"]
+    assert r.files == ["a.bin", "c.bin"]  # 900 bytes: d would make it 1100
+    assert _refused(r) == {"b.bin": "unpacked total would exceed the limit of 1000 bytes",
+                           "d.bin": "unpacked total would exceed the limit of 1000 bytes"}
+    assert copy_folder(src, tmp_path / "out2", Limits(max_total_bytes=1700)).files == ["a.bin", "b.bin", "c.bin", "d.bin"]
+
+
+def test_a_file_that_keeps_growing_is_read_in_chunks_and_stopped(tmp_path):
+    """A folder's file may grow while it is copied (a log, a pipe behind a path): it is read a chunk at a
+    time and stopped at the per-file limit, never read whole."""
+    from pmd_tui.intake.archive import CHUNK, _Budget, _copy_stream
+
+    class Endless:
+        reads = 0
+
+        def read(self, n=-1):
+            assert n is not None and 0 < n <= CHUNK, f"read({n}) of an endless file"
+            self.reads += 1
+            assert self.reads < 50, "not stopped"
+            return b"\0" * n
+
+    budget = _Budget(Limits(max_entry_bytes=5 * CHUNK))
+    src = Endless()
+    assert _copy_stream(src, tmp_path / "f", budget) == f"larger than the per-file limit of {5 * CHUNK} bytes"
+    assert src.reads == 6 and not (tmp_path / "f").exists() and budget.total == 0
 
 
 def test_folder_entry_limit(tmp_path):
@@ -168,6 +280,50 @@ def test_redirect_limit_is_exact(web, settings):
             dl.fetch(web.url + "/r0")
 
 
+@pytest.mark.parametrize("record", [None, "{not json"])
+def test_a_part_file_without_a_readable_record_is_downloaded_afresh(web, settings, record):
+    """A .part whose .part.json (what it is a part of) is missing or unreadable is never resumed from."""
+    import hashlib
+
+    from pmd_tui.intake.download import Downloader
+
+    data = make_zip(settings.data_dir.parent / "e.zip", kohya_set(1)).read_bytes()
+    web.add_file("/set.zip", data)
+    folder = settings.data_dir / "dl"
+    folder.mkdir(parents=True)
+    part = folder / f"{hashlib.sha256((web.url + '/set.zip').encode()).hexdigest()[:16]}.part"
+    part.write_bytes(b"stale" * 100)
+    if record is not None:
+        part.with_suffix(".part.json").write_text(record)
+    with Downloader(folder, settings.limits) as dl:
+        assert dl.fetch(web.url + "/set.zip").read_bytes() == data
+    assert [p for m, p, h in web.requests] == ["/set.zip"]
+    assert not any(k.lower() == "range" for m, p, h in web.requests for k in h)
+
+
+def test_a_resume_asks_the_final_address_for_the_rest_of_the_same_file(web, settings):
+    """A broken transfer resumes where the redirects led, with If-Range: a file that changed in between is
+    sent whole instead of its tail being appended to the old head. A restart from nothing starts at the link."""
+    import hashlib
+
+    from pmd_tui.intake.download import Downloader
+
+    data = make_zip(settings.data_dir.parent / "e.zip", kohya_set(2)).read_bytes()
+    web.redirects["/share"] = "/set.zip"
+    web.add_file("/set.zip", data, fail_after=[len(data) // 3])
+    with Downloader(settings.data_dir / "dl", settings.limits) as dl:
+        assert dl.fetch(web.url + "/share").read_bytes() == data
+    etag = '"' + hashlib.sha1(data).hexdigest() + '"'
+    sent = [(p, {k.lower(): v for k, v in h.items() if k.lower() in ("range", "if-range")}) for m, p, h in web.requests]
+    assert sent == [("/share", {}), ("/set.zip", {}),
+                    ("/set.zip", {"range": f"bytes={len(data) // 3}-", "if-range": etag})]
+    web.requests.clear()
+    web.add_file("/set.zip", data, fail_after=[0])
+    with Downloader(settings.data_dir / "dl2", settings.limits) as dl:
+        assert dl.fetch(web.url + "/share").read_bytes() == data
+    assert [p for m, p, h in web.requests] == ["/share", "/set.zip", "/share", "/set.zip"]
+
+
 def test_private_addresses_are_checked_at_connect(monkeypatch):
     from pmd_tui.intake.download import public_address
 
@@ -216,6 +372,81 @@ def test_approval_needs_checks_and_a_real_override_reason(tmp_path, store, setti
     event = [e for e in store.events(sid) if e["action"] == "approved"][-1]["detail"]
     assert event["override_reason"] == "consent given by mail" and "consent.likeness" in event["overridden"]
 
+
+
+def test_an_approval_names_what_blocks_it_and_records_why(tmp_path, store, settings):
+    from pmd_tui.checks.model import finding
+    from pmd_tui.decisions import approve
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    pending = finding("consent.likeness", "pending", "attest the likeness")
+    store.save_checks(sid, [pending, finding("format.layout", "pass", "ok")], actor="t")
+    with pytest.raises(RuleError) as refused:
+        approve(store, settings, sid)
+    assert str(refused.value) == (f"cannot approve #{sid}: consent.likeness (pending); "
+                                  "fix them, attest, or override with a reason")
+    store.save_checks(sid, [pending, finding("format.missing-caption", "fail", "no caption")], actor="t")
+    with pytest.raises(RuleError) as refused:
+        approve(store, settings, sid)
+    assert sorted(str(refused.value).split("; ")[0].split(": ")[1].split(", ")) == [
+        "consent.likeness (pending)", "format.missing-caption (fail)"]
+    assert str(refused.value).endswith("; fix them, caption them (g / pmd-tui caption), attest, or override with a reason")
+
+    store.save_checks(sid, [pending], actor="t")
+    approve(store, replace(settings, actor="maint"), sid, note="seen in person", override="consent by mail")
+    event = store.events(sid)[-1]
+    assert (event["action"], event["actor"]) == ("approved", "maint")
+    assert event["detail"] == {"from": "checked", "to": "approved", "reason": "consent by mail",
+                               "overridden": ["consent.likeness"], "overridden_status": {"consent.likeness": "pending"},
+                               "override_reason": "consent by mail", "note": "seen in person"}
+
+    store.save_checks(sid, [finding("format.layout", "pass", "ok")], actor="t")  # approved -> checked
+    approve(store, settings, sid, note="fine as it is")
+    assert store.events(sid)[-1]["detail"] == {"from": "checked", "to": "approved", "reason": "fine as it is",
+                                               "note": "fine as it is"}
+    assert store.get(sid)["status_reason"] == "fine as it is"
+
+
+def test_no_override_passes_a_folder_too_big_for_the_hub(tmp_path, store, settings):
+    from pmd_tui.checks.model import finding
+    from pmd_tui.decisions import approve
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    store.save_checks(sid, [finding("consent.likeness", "pending", "attest"),
+                            finding("format.folder-size", "fail", "the folder would hold 20,002 files")], actor="t")
+    with pytest.raises(RuleError) as refused:
+        approve(store, settings, sid, override="I know")
+    assert str(refused.value) == f"cannot approve #{sid}: the folder would hold 20,002 files"
+    assert store.get(sid)["status"] == "checked"
+
+
+def test_an_edited_rejected_submission_is_not_approved_by_its_recheck(tmp_path, store, settings):
+    """approve() re-runs stale checks only for a checked submission: re-running them for a rejected one
+    would re-open it (rejected -> checked) and approve it in the same breath."""
+    from pmd_tui.checks.model import finding
+    from pmd_tui.decisions import approve, reject
+    from pmd_tui.errors import StateError
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    store.save_checks(sid, [finding("format.layout", "pass", "ok")], actor="t")
+    reject(store, settings, sid, reason="blurry")
+    store.update_fields(sid, {"concept_type": "object"}, actor="t")
+    with pytest.raises(StateError, match=f"^submission {sid} is rejected$"):
+        approve(store, settings, sid, override="x")
+    assert store.get(sid)["status"] == "rejected"
+
+
+def test_a_refused_transition_names_the_submission(tmp_path, store, settings):
+    from pmd_tui.errors import StateError
+    from pmd_tui.intake.service import add_source
+
+    sid = add_source(store, settings, make_zip(tmp_path / "s.zip", kohya_set(1)))
+    with pytest.raises(StateError) as refused:
+        store.transition(sid, "published", actor="t", action="published")
+    assert str(refused.value) == f"submission {sid} is new; it cannot become published (only approved submissions are published)"
 
 # -- publishing --------------------------------------------------------------------------------------------
 def test_republishing_an_unchanged_set_records_nothing(tmp_path, store, settings):

@@ -110,16 +110,16 @@ def _copy_stream(src, dest: Path, budget: _Budget) -> str | None:
             if not chunk:
                 break
             written += len(chunk)
-            reason = None
             if written > lim.max_entry_bytes:
                 reason = f"larger than the per-file limit of {lim.max_entry_bytes} bytes"
             elif budget.total + written > lim.max_total_bytes:
                 reason = f"unpacked total would exceed the limit of {lim.max_total_bytes} bytes"
-            if reason:
-                out.close()
-                dest.unlink()
-                return reason
-            out.write(chunk)
+            else:
+                out.write(chunk)
+                continue
+            out.close()
+            dest.unlink()
+            return reason
     budget.total += written
     return None
 
@@ -142,7 +142,7 @@ def _entry_bomb(info: zipfile.ZipInfo, limits: Limits) -> bool:
     """One entry refused on its own: over the per-file limit, or a ratio above ``max_ratio`` once it is
     big enough to judge (these entries are left out, so they do not count towards the archive's total)."""
     return info.file_size > limits.max_entry_bytes or (
-        info.file_size > limits.ratio_floor_bytes and info.file_size / max(info.compress_size, 1) > limits.max_ratio)
+        info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * info.compress_size)
 
 
 def _encrypted(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:

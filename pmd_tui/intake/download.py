@@ -217,7 +217,7 @@ class Downloader:
 
     def _attempt(self, link: Link, part: Path, meta_path: Path, deadline: float) -> Path:
         meta = {}
-        if part.exists() and meta_path.exists():
+        if meta_path.exists():  # without its part, a resume never uses it (``have`` stays 0)
             try:
                 meta = json.loads(meta_path.read_text())
             except ValueError:

@@ -371,12 +371,11 @@ class QueueStore(BenchmarkRecords):
             if expect is not None and current not in set(expect):
                 raise StateError(f"submission {submission_id} is {current}")
             ensure_transition(current, target, submission_id)
-            cur = self.conn.execute(
-                "UPDATE submissions SET status = ?, status_reason = ?, updated_at = ? WHERE id = ? AND status = ?",
-                (target.value, reason, now(), submission_id, current),
+            # BEGIN IMMEDIATE holds the write lock since the read above: nobody can have changed the status.
+            self.conn.execute(
+                "UPDATE submissions SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+                (target.value, reason, now(), submission_id),
             )
-            if cur.rowcount != 1:  # pragma: no cover - the IMMEDIATE lock makes this unreachable
-                raise StateError(f"submission {submission_id} changed while it was being updated")
             extra = {"from": current, "to": target.value, **detail}
             if reason:
                 extra["reason"] = reason
