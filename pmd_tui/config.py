@@ -23,6 +23,8 @@ from pmd_tui.errors import InputError
 from pmd_tui.paths import default_config_path, default_db_path
 
 DEFAULT_REPO = "spacepxl/personalization-meta-dataset"
+# image preview renderers of the TUI (--preview, $PMD_PREVIEW): textual-image's, chosen before the app starts
+PREVIEW_RENDERERS = ("auto", "tgp", "sixel", "halfcell", "unicode", "none")
 DEFAULT_CAPTION_MODEL = "florence-community/Florence-2-large"
 DEFAULT_NSFW_MODEL = "Falconsai/nsfw_image_detection"
 # OpenCV's YuNet (opencv_zoo, MIT): REPO/FILE on the Hub, or a local .onnx path

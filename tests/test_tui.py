@@ -1,5 +1,6 @@
 """The TUI driven through Textual's Pilot: every flow a maintainer uses, on a real demo queue."""
 
+from textual.binding import Binding
 from textual.widgets import DataTable, Input, OptionList, TextArea
 
 from pmd_tui.tui.app import PmdApp
@@ -228,6 +229,8 @@ async def test_help_lists_every_key(demo):
         described = dict(app.screen.keys)
         for key, what in (("a", "Approve"), ("r", "Reject"), ("c", "Check"), ("/", "Filter"), ("P", "Publish all approved")):
             assert described[key] == what
+        # enter opens the review: the table's own "Select" binding for it must not hide that
+        assert described[app.get_key_display(Binding("enter", ""))] == "Review"
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

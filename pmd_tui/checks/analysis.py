@@ -22,8 +22,8 @@ from PIL import Image
 from pmd_tui.imaging import quality
 from pmd_tui.imaging.upscale import upscale_evidence
 
-ANALYSIS_VERSION = 3  # 2: location found in XMP, extended XMP and PNG raw profiles too; 3: tile-based
-# upscale evidence, quality figures
+ANALYSIS_VERSION = 4  # 2: location found in XMP, extended XMP and PNG raw profiles too; 3: tile-based
+# upscale evidence, quality figures; 4: predictability of one pixel in three (upscale evidence)
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
@@ -99,10 +99,14 @@ def analyse(path: str, max_pixels: int) -> dict:
         if factor > 1:
             small = gray.reduce(factor)
         out["phash"] = str(imagehash.phash(small))
-        out["upscale"] = upscale_evidence(np.asarray(gray))
+        pixels = np.asarray(gray)  # one copy out of Pillow, shared by the upscale and quality measures
+        out["upscale"] = upscale_evidence(pixels)
         k = quality.reduction(w, h)
-        gray_small = gray.reduce(k) if k > 1 else gray
-        out["quality"] = quality.measure(gray_small, colour, mode)
+        if k > 1:
+            gray_small = gray.reduce(k)
+            out["quality"] = quality.measure(gray_small, colour, mode)
+        else:
+            out["quality"] = quality.measure(gray, colour, mode, pixels)
         out["ok"] = True
     except Image.DecompressionBombError:  # Pillow's own limit, met at open: read the size from the header
         from pmd_tui.imaging.probe import open_header

@@ -13,6 +13,7 @@ import click
 
 from pmd_tui.cli import bench, caption, edits, privacy, publish, queue, review
 from pmd_tui.cli.common import Context, handle_errors
+from pmd_tui.config import PREVIEW_RENDERERS
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,7 +24,7 @@ from pmd_tui.cli.common import Context, handle_errors
 @click.option("--repo", help="Hugging Face dataset repo (OWNER/NAME) to publish to.")
 @click.option("--to", "to_dir", type=click.Path(file_okay=False), help="Publish to a local folder instead of the Hub.")
 @click.option("--dry-run", is_flag=True, help="With --publish-all: print what would change, change nothing.")
-@click.option("--preview", type=click.Choice(["auto", "tgp", "sixel", "halfcell", "unicode", "none"]),
+@click.option("--preview", type=click.Choice(PREVIEW_RENDERERS),
               default="auto", show_default=True, help="Image preview renderer in the TUI.")
 @click.version_option(package_name="pmd-tui")
 @click.pass_context

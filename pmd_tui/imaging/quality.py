@@ -34,13 +34,14 @@ def reduction(width: int, height: int) -> int:
 
 def sharpness(gray: np.ndarray) -> float:
     """Laplacian RMS of the third sharpest 64 px tile: a sharp subject anywhere makes the image sharp."""
-    g = np.asarray(gray).astype(np.float32)
+    g = np.asarray(gray)
     if min(g.shape) < 3:
         return 0.0
-    # on every 4th row: a quarter of the work, and a tile still has 16 rows of it
-    c = g[1:-1:ROW_STEP]
-    up, down = g[0:-2:ROW_STEP][: len(c)], g[2::ROW_STEP][: len(c)]
-    lap = 4 * c[:, 1:-1] - up[:, 1:-1] - down[:, 1:-1] - c[:, :-2] - c[:, 2:]
+    wide = np.int16 if g.dtype == np.uint8 else np.float32  # uint8: an exact integer Laplacian
+    # on every 4th row: a quarter of the work, and a tile still has 16 rows of it (only those are converted)
+    c = g[1:-1:ROW_STEP].astype(wide)
+    up, down = g[0:-2:ROW_STEP][: len(c)].astype(wide), g[2::ROW_STEP][: len(c)].astype(wide)
+    lap = (4 * c[:, 1:-1] - up[:, 1:-1] - down[:, 1:-1] - c[:, :-2] - c[:, 2:]).astype(np.float32)
     h, w = lap.shape
     th, tw = min(TILE // ROW_STEP, h), min(TILE, w)
     ny, nx = h // th, w // tw
@@ -64,10 +65,10 @@ def colour_sample(im, max_side: int = 256) -> np.ndarray:
     return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
 
 
-def measure(gray_small, rgb_sample: np.ndarray | None, mode: str) -> dict:
+def measure(gray_small, rgb_sample: np.ndarray | None, mode: str, pixels: np.ndarray | None = None) -> dict:
     """Every quality figure, from the luminance reduced to REFERENCE_SIDE (a PIL image, mode L) and an
-    RGB sample (None for a grey mode)."""
-    g = np.asarray(gray_small)
+    RGB sample (None for a grey mode). ``pixels``: ``gray_small`` as an array, when the caller has it."""
+    g = np.asarray(gray_small) if pixels is None else pixels
     hist = np.asarray(gray_small.histogram()[:256], dtype=np.float64)
     hist /= max(1.0, hist.sum())
     levels = np.arange(256)

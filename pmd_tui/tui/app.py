@@ -198,9 +198,14 @@ class PmdApp(App):
     def described_bindings(screen: Screen) -> list[tuple[object, Binding]]:
         """(node, binding) for every active binding that has a description: the screen's own keys first,
         then the app's, then the built-in keys of the focused widget."""
+        own = {b.key: b for b in Binding.make_bindings(type(screen).BINDINGS) if b.description}
         out = []
-        for active in screen.active_bindings.values():
-            if active.binding.description:
+        for key, active in screen.active_bindings.items():
+            if key in own and active.node is not screen:
+                # a focused widget's binding shadows the screen's (enter: the DataTable's "Select"), but the
+                # screen acts on what that widget reports: its description is the one that says what happens
+                out.append((screen, own[key]))
+            elif active.binding.description:
                 out.append((active.node, active.binding))
         rank = {id(screen): 0, id(screen.app): 1}
         return sorted(out, key=lambda nb: (not _declared_here(*nb), rank.get(id(nb[0]), 2)))

@@ -11,11 +11,11 @@ import logging
 import os
 import sys
 
+from pmd_tui.config import PREVIEW_RENDERERS as RENDERERS
+
 # textual-image logs a warning with a traceback when the terminal does not answer its cell-size query
 # (common over SSH); it then assumes a size, which is fine. Without a handler Python would print it.
 logging.getLogger("textual_image").addHandler(logging.NullHandler())
-
-RENDERERS = ("auto", "tgp", "sixel", "halfcell", "unicode", "none")
 
 
 def _guard_cell_size() -> None:
