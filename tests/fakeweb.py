@@ -112,6 +112,8 @@ class FakeWeb:
                     return self._send(f.status, b"<html>error</html>", {"Content-Type": "text/html"})
                 etag = '"' + hashlib.sha1(f.data).hexdigest() + '"'
                 headers = {"Content-Type": f.content_type, "ETag": etag, "Accept-Ranges": "bytes", **(extra or {})}
+                if f.content_type is None:  # a server that does not say
+                    del headers["Content-Type"]
                 if f.filename:
                     headers["Content-Disposition"] = f'attachment; filename="{f.filename}"'
                 data, status = f.data, 200

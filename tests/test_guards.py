@@ -401,6 +401,12 @@ def test_a_complete_part_is_kept_only_while_the_server_says_it_is_complete(web, 
         part.with_suffix(".part.json").write_text(json.dumps(
             {"url": url, "final_url": url, "etag": etag, "total": total, "name": "set.zip"}))
 
+    whole = b"whole" * 100
+    url = web.add_file("/whole.zip", whole)
+    left_over(settings.data_dir / "dl0", url, whole, len(whole), '"' + hashlib.sha1(whole).hexdigest() + '"')
+    with Downloader(settings.data_dir / "dl0", settings.limits) as dl:
+        assert dl.fetch(url).read_bytes() == whole  # 416: nothing more to send, the part is the file
+    assert [h.get("Range") for m, p, h in web.requests] == [f"bytes={len(whole)}-"]
     new = b"new!" * 100
     url = web.add_file("/set.zip", new)
     left_over(settings.data_dir / "dl", url, b"old" * 100, 300, '"an older version"')
@@ -411,6 +417,26 @@ def test_a_complete_part_is_kept_only_while_the_server_says_it_is_complete(web, 
     with Downloader(settings.data_dir / "dl2", settings.limits) as dl:
         with pytest.raises(NetworkError, match="^HTTP 416 for "):
             dl.fetch(url)
+
+
+def test_error_statuses_and_web_pages_are_refused_not_saved_as_the_archive(web, settings):
+    from pmd_tui.errors import NetworkError
+    from pmd_tui.intake.download import Downloader
+
+    web.add_file("/bad.zip", b"", status=400)
+    pages = ("text/html", "Text/HTML; charset=utf-8", "application/xhtml+xml")
+    for i, ctype in enumerate(pages):
+        web.add_file(f"/page{i}.zip", b"<html>a share page</html>", content_type=ctype)
+    data = make_zip(settings.data_dir.parent / "e.zip", kohya_set(1)).read_bytes()
+    web.add_file("/plain.zip", data, content_type=None)  # a server that does not say: taken as the file
+    with Downloader(settings.data_dir / "dl", settings.limits) as dl:
+        with pytest.raises(NetworkError, match=rf"^HTTP 400 for {web.url}/bad.zip: refused$"):
+            dl.fetch(web.url + "/bad.zip")
+        for i in range(len(pages)):
+            with pytest.raises(NetworkError, match=rf"^{web.url}/page{i}.zip returned a web page, not a file: is it a "
+                                                   r"share page rather than a download link, or not shared publicly\?$"):
+                dl.fetch(f"{web.url}/page{i}.zip")
+        assert dl.fetch(web.url + "/plain.zip").read_bytes() == data
 
 
 def test_private_addresses_are_checked_at_connect(monkeypatch):
