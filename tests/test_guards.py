@@ -426,7 +426,7 @@ def test_error_statuses_and_web_pages_are_refused_not_saved_as_the_archive(web, 
     web.add_file("/bad.zip", b"", status=400)
     pages = ("text/html", "Text/HTML; charset=utf-8", "application/xhtml+xml")
     for i, ctype in enumerate(pages):
-        web.add_file(f"/page{i}.zip", b"<html>a share page</html>", content_type=ctype)
+        web.add_file(f"/page{i}.zip", b'<html><a href="/file.zip?confirm=t">a share page</a></html>', content_type=ctype)
     data = make_zip(settings.data_dir.parent / "e.zip", kohya_set(1)).read_bytes()
     web.add_file("/plain.zip", data, content_type=None)  # a server that does not say: taken as the file
     with Downloader(settings.data_dir / "dl", settings.limits) as dl:
@@ -437,6 +437,7 @@ def test_error_statuses_and_web_pages_are_refused_not_saved_as_the_archive(web, 
                                                    r"share page rather than a download link, or not shared publicly\?$"):
                 dl.fetch(f"{web.url}/page{i}.zip")
         assert dl.fetch(web.url + "/plain.zip").read_bytes() == data
+    assert "/file.zip?confirm=t" not in [p for m, p, h in web.requests]  # a confirm link is Google Drive's only
 
 
 def test_private_addresses_are_checked_at_connect(monkeypatch):
