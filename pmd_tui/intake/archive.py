@@ -166,37 +166,19 @@ def _encrypted(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
 
 def unpack_zip(archive: Path, root: Path, limits: Limits) -> Unpacked:
     """Extract a zip into ``root`` under the safety rules; raises InputError if it is not a usable zip."""
-    try:
-        zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile:
-        raise InputError(f"{archive.name}: not a zip archive, or the archive is damaged") from None
-    except OSError as exc:
-        raise InputError(f"{archive.name}: cannot read ({exc.strerror or exc})") from None
+    zf = _open_zip(archive)
     result = Unpacked(root=root)
-    archive_bytes = archive.stat().st_size
     budget = _Budget(limits)
     seen: set[str] = set()
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
-        if not infos:
-            raise InputError(f"{archive.name}: the archive is empty")
-        if _encrypted(zf, infos):
-            raise InputError(f"{archive.name}: the archive is password-protected (encrypted entries); "
-                             "ask for an unencrypted zip")
-        # The archive as a whole: a bomb split into many entries, each under the floor where one entry's
-        # ratio is judged. Judged on the declared sizes; an entry that outgrows its header is stopped while
-        # streaming, so the total can never exceed what is judged here.
-        declared = sum(i.file_size for i in infos if not _entry_bomb(i, limits))
-        if declared > limits.ratio_floor_bytes and declared > limits.max_ratio * archive_bytes:
-            raise InputError(f"{archive.name}: declares {declared:,} bytes unpacked from a {archive_bytes:,} byte "
-                             f"archive, more than {limits.max_ratio:g}:1 overall (zip bomb)")
+        _judge_archive(archive, zf, infos, limits)
         if len(infos) > limits.max_entries:
             result.refused.append(Refusal("*", f"archive has {len(infos)} entries, over the limit of "
                                                f"{limits.max_entries}; the rest were not unpacked"))
             infos = infos[: limits.max_entries]
         for info in infos:
             name = _entry_name(info)
-            mode = info.external_attr >> 16
             rel = safe_relpath(name)
             if rel is None:
                 result.refused.append(Refusal(name, "path escapes the archive (absolute, drive or '..')"))
@@ -205,46 +187,83 @@ def unpack_zip(archive: Path, root: Path, limits: Limits) -> Unpacked:
             if problem:
                 result.refused.append(Refusal(rel[:200], problem))
                 continue
-            if stat.S_ISLNK(mode):
-                result.refused.append(Refusal(rel, "symbolic link"))
-                continue
-            if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
-                result.refused.append(Refusal(rel, "device or special file"))
-                continue
-            if is_junk(rel):
+            reason = _kind_refusal(info)
+            if reason is None and is_junk(rel):
                 result.junk.append(rel)
                 continue
-            if rel in seen:
-                result.refused.append(Refusal(rel, "duplicate entry name"))
-                continue
-            if info.file_size > limits.max_entry_bytes:
-                result.refused.append(Refusal(rel, f"declares {info.file_size} bytes, over the per-file limit"))
-                continue
-            if budget.total + info.file_size > limits.max_total_bytes:
-                result.refused.append(Refusal(rel, "unpacked total would exceed the limit"))
-                continue
-            if _entry_bomb(info, limits):
-                ratio = info.file_size / max(info.compress_size, 1)
-                result.refused.append(Refusal(rel, f"compression ratio {ratio:.0f}:1 (zip bomb)"))
-                continue
-            dest = root / rel
-            try:
-                _target(root, rel)
-                with zf.open(info) as src:
-                    reason = _copy_stream(src, dest, budget)
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-                _unlink_file(dest)
-                reason = f"damaged entry ({exc})"
-            except OSError as exc:
-                reason = _place_problem(exc)
-                if reason is None:
-                    raise
+            reason = (reason or _limit_refusal(info, rel, seen, budget, limits)
+                      or _extract_entry(zf, info, root, rel, budget))
             if reason:
                 result.refused.append(Refusal(rel, reason))
                 continue
             seen.add(rel)
             result.files.append(rel)
     return result
+
+
+def _open_zip(archive: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(archive)
+    except zipfile.BadZipFile:
+        raise InputError(f"{archive.name}: not a zip archive, or the archive is damaged") from None
+    except OSError as exc:
+        raise InputError(f"{archive.name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _judge_archive(archive: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Refuse the whole archive: empty, encrypted, or a bomb split into many entries, each under the floor
+    where one entry's ratio is judged. Judged on the declared sizes; an entry that outgrows its header is
+    stopped while streaming, so the total can never exceed what is judged here."""
+    if not infos:
+        raise InputError(f"{archive.name}: the archive is empty")
+    if _encrypted(zf, infos):
+        raise InputError(f"{archive.name}: the archive is password-protected (encrypted entries); "
+                         "ask for an unencrypted zip")
+    archive_bytes = archive.stat().st_size
+    declared = sum(i.file_size for i in infos if not _entry_bomb(i, limits))
+    if declared > limits.ratio_floor_bytes and declared > limits.max_ratio * archive_bytes:
+        raise InputError(f"{archive.name}: declares {declared:,} bytes unpacked from a {archive_bytes:,} byte "
+                         f"archive, more than {limits.max_ratio:g}:1 overall (zip bomb)")
+
+
+def _kind_refusal(info: zipfile.ZipInfo) -> str | None:
+    """Only regular files are unpacked: links and device or special files are refused."""
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
+        return "device or special file"
+    return None
+
+
+def _limit_refusal(info: zipfile.ZipInfo, rel: str, seen: set[str], budget: _Budget, limits: Limits) -> str | None:
+    """What the entry's header already shows: a second entry of one name, a size over the limits, a bomb."""
+    if rel in seen:
+        return "duplicate entry name"
+    if info.file_size > limits.max_entry_bytes:
+        return f"declares {info.file_size} bytes, over the per-file limit"
+    if budget.total + info.file_size > limits.max_total_bytes:
+        return "unpacked total would exceed the limit"
+    if _entry_bomb(info, limits):
+        return f"compression ratio {info.file_size / max(info.compress_size, 1):.0f}:1 (zip bomb)"
+    return None
+
+
+def _extract_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, rel: str, budget: _Budget) -> str | None:
+    """Stream one entry to ``root/rel`` within the budget; why it was not unpacked, or None."""
+    dest = root / rel
+    try:
+        _target(root, rel)
+        with zf.open(info) as src:
+            return _copy_stream(src, dest, budget)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        _unlink_file(dest)
+        return f"damaged entry ({exc})"
+    except OSError as exc:
+        reason = _place_problem(exc)
+        if reason is None:
+            raise
+        return reason
 
 
 def _unlink_file(path: Path) -> None:
