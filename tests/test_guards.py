@@ -725,6 +725,8 @@ def test_left_overs_of_a_publish_that_died_are_cleaned_or_rolled_back(tmp_path, 
     (out / ".README.md.4567cdef.tmp").write_text("x")
     (out / ".earlier-set.0123abcd.old").mkdir()
     (out / ".earlier-set.0123abcd.old" / "keep.jpg").write_bytes(b"k")
+    (out / ".v1.5 style.0123abcd.old").mkdir()  # a name with dots: only the last two parts are the rename's
+    (out / ".v1.5 style.0123abcd.old" / "keep.jpg").write_bytes(b"v")
     (out / ".kept-set.89ab0123.old").mkdir()  # its folder is in place: the old copy goes
     (out / "kept-set").mkdir()
     (out / "notes.txt").write_text("mine")
@@ -732,8 +734,9 @@ def test_left_overs_of_a_publish_that_died_are_cleaned_or_rolled_back(tmp_path, 
     sid = approved(store, settings, tmp_path)
     [r] = publish(store, settings, [sid], to_dir=str(out))
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [".hidden-but-mine", "README.md", "earlier-set", "kept-set", "notes.txt", r.folder, "stats.json"])
+        [".hidden-but-mine", "README.md", "earlier-set", "kept-set", "notes.txt", r.folder, "stats.json", "v1.5 style"])
     assert (out / "earlier-set" / "keep.jpg").read_bytes() == b"k"
+    assert (out / "v1.5 style" / "keep.jpg").read_bytes() == b"v"
 
 
 def test_a_folder_target_reads_its_stats_json_strictly(tmp_path):
@@ -745,10 +748,16 @@ def test_a_folder_target_reads_its_stats_json_strictly(tmp_path):
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "stats.json").write_text('{"datasets": {"a": {"images": 3}}}')
     assert target.remote_datasets() == {"a": {"images": 3}}
+    (tmp_path / "t" / "stats.json").write_text('{"generated_by": "someone"}')  # no datasets listed: none
+    assert target.remote_datasets() == {}
     for bad in ('{"datasets": ["a"]}', "[1, 2]", "{not json"):
         (tmp_path / "t" / "stats.json").write_text(bad)
-        with pytest.raises(PmdError, match=r"stats.json cannot be read \(.*\); fix it by hand before publishing"):
+        with pytest.raises(PmdError, match=r"stats.json cannot be read \(.*\); fix it by hand before publishing, "
+                                           r"or the card would lose the datasets it lists$"):
             target.remote_datasets()
+    (tmp_path / "t" / "stats.json").write_text('{"datasets": ["a"]}')
+    with pytest.raises(PmdError, match=r"cannot be read \('datasets' is not an object\)"):
+        target.remote_datasets()
 
 
 def test_a_folder_target_that_cannot_be_written_is_refused(tmp_path):
