@@ -116,25 +116,30 @@ def test_cancel_stops_between_batches(tiny_model, store, settings, tmp_path):
     assert sum(1 for c, _ in captions(store, sid).values() if c) == 1
 
 
-def test_out_of_memory_retries_with_a_smaller_batch(tiny_model, store, settings, tmp_path):
+def out_of_memory_above(limit: int, real):
+    """``real`` (a loaded captioner) as a GPU that runs out of memory on batches over ``limit``; returns it and
+    the list of batch sizes it was asked to generate."""
     import torch
 
-    from pmd_tui.captioning.model import load_captioner
-    from pmd_tui.captioning.service import caption
-
-    real = load_captioner(str(tiny_model), "cpu")
-    sizes = []
+    sizes: list[int] = []
 
     class SmallGpu(type(real)):
         def generate(self, inputs, options, **kw):
             n = inputs["input_ids"].shape[0]
             sizes.append(n)
-            if n > 2:
+            if n > limit:
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
             return super().generate(inputs, options, **kw)
 
+    return SmallGpu(real.model_id, real.model, real.processor, real.device, real.dtype), sizes
+
+
+def test_out_of_memory_retries_with_a_smaller_batch(tiny_model, store, settings, tmp_path):
+    from pmd_tui.captioning.model import load_captioner
+    from pmd_tui.captioning.service import caption
+
+    small, sizes = out_of_memory_above(2, load_captioner(str(tiny_model), "cpu"))
     sid = add_uncaptioned(store, settings, tmp_path)
-    small = SmallGpu(real.model_id, real.model, real.processor, real.device, real.dtype)
     report = caption(store, settings, [sid], batch_size=5, captioner=small)
     assert report.captioned == 5 and sizes[0] == 5 and max(sizes[1:]) <= 2
     assert [c for c, _ in captions(store, sid).values()] == [f"zkx, a {c} photo" for c in COLOURS]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.test_caption import COLOURS, add_uncaptioned, captions
+from tests.test_caption import COLOURS, add_uncaptioned, captions, out_of_memory_above
 
 
 @pytest.fixture(autouse=True)
@@ -51,25 +51,12 @@ def test_each_family_captions_through_the_same_pipeline(family_model, store, set
 
 
 def test_out_of_memory_halves_the_batch_for_every_family(family_model, store, settings, tmp_path):
-    import torch
-
     from pmd_tui.captioning.model import load_captioner
     from pmd_tui.captioning.service import caption
 
     _, folder = family_model
-    real = load_captioner(str(folder), "cpu")
-    sizes = []
-
-    class SmallGpu(type(real)):
-        def generate(self, inputs, options, **kw):
-            n = inputs["input_ids"].shape[0]
-            sizes.append(n)
-            if n > 2:
-                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-            return super().generate(inputs, options, **kw)
-
+    small, sizes = out_of_memory_above(2, load_captioner(str(folder), "cpu"))
     sid = add_uncaptioned(store, settings, tmp_path)
-    small = SmallGpu(real.model_id, real.model, real.processor, real.device, real.dtype)
     report = caption(store, settings, [sid], batch_size=5, captioner=small)
     assert report.captioned == 5 and sizes == [5, 2, 2, 1]
     # each image got its own caption: the split kept pixels and prompts together
