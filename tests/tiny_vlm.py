@@ -85,8 +85,22 @@ def _teach(model, processor, captioner_class, steps: int):
     return train(model, inputs, labels, steps=steps, lr=6e-3)
 
 
-def build_tiny_qwen(folder: Path, *, seed: int = 0, teach: bool = True, steps: int = 60) -> Path:
+def _instantiate(model_class, config, seed: int, pad_id: int, eos_ids: list[int], processor, captioner_class,
+                 teach: bool, steps: int):
+    """The model of ``config`` with the weights of ``seed``, its generation's pad and stop tokens, taught to
+    name colours when ``teach``."""
     import torch
+
+    torch.manual_seed(seed)
+    model = model_class(config).eval()
+    model.generation_config.pad_token_id = pad_id
+    model.generation_config.eos_token_id = eos_ids
+    if teach:
+        _teach(model, processor, captioner_class, steps)
+    return model
+
+
+def build_tiny_qwen(folder: Path, *, seed: int = 0, teach: bool = True, steps: int = 60) -> Path:
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
 
     folder = Path(folder)
@@ -111,14 +125,10 @@ def build_tiny_qwen(folder: Path, *, seed: int = 0, teach: bool = True, steps: i
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=False)
-    torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(config).eval()
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    model.generation_config.eos_token_id = [ids["<|im_end|>"], ids["<|endoftext|>"]]
-    if teach:
-        from pmd_tui.captioning.qwen import QwenCaptioner
+    from pmd_tui.captioning.qwen import QwenCaptioner
 
-        _teach(model, processor, QwenCaptioner, steps)
+    model = _instantiate(Qwen2_5_VLForConditionalGeneration, config, seed, ids["<|endoftext|>"],
+                         [ids["<|im_end|>"], ids["<|endoftext|>"]], processor, QwenCaptioner, teach, steps)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     image_processor.save_pretrained(folder)
@@ -126,7 +136,6 @@ def build_tiny_qwen(folder: Path, *, seed: int = 0, teach: bool = True, steps: i
 
 
 def build_tiny_joycaption(folder: Path, *, seed: int = 0, teach: bool = True, steps: int = 60) -> Path:
-    import torch
     from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor, SiglipImageProcessorPil
 
     folder = Path(folder)
@@ -148,14 +157,10 @@ def build_tiny_joycaption(folder: Path, *, seed: int = 0, teach: bool = True, st
                      "eos_token_id": ids["<|eot_id|>"], "pad_token_id": ids["<|finetune_right_pad_id|>"]},
         image_token_id=ids["<image>"], vision_feature_select_strategy="full", vision_feature_layer=-1,
         projector_hidden_act="gelu", image_seq_length=(image_size // patch) ** 2)
-    torch.manual_seed(seed)
-    model = LlavaForConditionalGeneration(config).eval()
-    model.generation_config.pad_token_id = ids["<|finetune_right_pad_id|>"]
-    model.generation_config.eos_token_id = [ids["<|eot_id|>"], ids["<|end_of_text|>"]]
-    if teach:
-        from pmd_tui.captioning.joycaption import JoyCaptioner
+    from pmd_tui.captioning.joycaption import JoyCaptioner
 
-        _teach(model, processor, JoyCaptioner, steps)
+    model = _instantiate(LlavaForConditionalGeneration, config, seed, ids["<|finetune_right_pad_id|>"],
+                         [ids["<|eot_id|>"], ids["<|end_of_text|>"]], processor, JoyCaptioner, teach, steps)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
