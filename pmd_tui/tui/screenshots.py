@@ -31,6 +31,13 @@ async def _select(pilot, name: str) -> None:
     await pilot.pause()
 
 
+async def _open(pilot, name: str) -> None:
+    """The review screen of the submission called ``name``, settled."""
+    await _select(pilot, name)
+    await pilot.press("enter")
+    await _settle(pilot)
+
+
 async def _settle(pilot) -> None:
     """Wait until the screen stops changing: workers done, then the same picture twice in a row.
 
@@ -59,9 +66,7 @@ async def queue(pilot) -> None:
 
 
 async def review(pilot) -> None:
-    await _select(pilot, "teapot with problems")
-    await pilot.press("enter")
-    await _settle(pilot)
+    await _open(pilot, "teapot with problems")
     await pilot.press("down", "down")
     await _settle(pilot)
 
@@ -93,9 +98,7 @@ async def task_log(pilot) -> None:
 
 
 async def review_literal(pilot) -> None:
-    await _select(pilot, "odd strings")
-    await pilot.press("enter")
-    await _settle(pilot)
+    await _open(pilot, "odd strings")
 
 
 async def approve_override(pilot) -> None:
@@ -105,9 +108,7 @@ async def approve_override(pilot) -> None:
 
 
 async def caption_dialog(pilot) -> None:
-    await _select(pilot, "toy robot no captions")
-    await pilot.press("enter")
-    await _settle(pilot)
+    await _open(pilot, "toy robot no captions")
     await pilot.press("g")
     await _settle(pilot)
 
@@ -116,9 +117,7 @@ async def caption_preview(pilot) -> None:
     """B on the review screen, find and replace, then the preview of every caption it would change."""
     from textual.widgets import Input, RadioButton
 
-    await _select(pilot, "teapot with problems")
-    await pilot.press("enter")
-    await _settle(pilot)
+    await _open(pilot, "teapot with problems")
     await pilot.press("B")
     await _settle(pilot)
     dialog = pilot.app.screen
