@@ -364,7 +364,8 @@ class QueueStore(BenchmarkRecords):
 
     def transition(self, submission_id: int, target: Status | str, *, actor: str, action: str,
                    reason: str | None = None, expect: Iterable[str] | None = None, **detail: Any) -> None:
-        """Move to ``target`` if the current state allows it; compare-and-set against races."""
+        """Move to ``target`` if the current state allows it; the read and the write share one IMMEDIATE
+        transaction, so no other writer can change the status in between."""
         target = Status(target)
         with self.transaction():
             current = self.get(submission_id)["status"]
