@@ -86,9 +86,29 @@ def test_sharp_photos_enlarged_1_5x_then_saved_as_jpeg_q75_are_caught(name):
     # JPEG's noise passes for pixel-level detail and blurs the 3-pixel cycle; one pixel in three is still a
     # near-fixed blend of its neighbours
     im = _photo(name)
-    ev, v = _judge(_jpeg(im.resize((round(im.width * 1.5), round(im.height * 1.5)), Image.BICUBIC), 75))
+    ev, v = _judge(_jpeg(im.resize((round(im.width * 1.5), round(im.height * 1.5)), Image.LANCZOS), 75))
     assert v is not None and v["factor"] == 1.5, ev
     assert "one pixel in three" in v["why"] and f"{ev['predict3']:.0%}" in v["why"]
+
+
+@pytest.mark.parametrize("name,factor,period", [("camera.png", 2, 2), ("motorcycle_left.png", 1.5, 3),
+                                                ("coins.png", 1.5, 3)])
+def test_enlargements_hidden_by_jpeg_q75_noise_are_caught_by_their_mirrored_spectrum(name, factor, period):
+    # JPEG q75 noise reads as pixel-level detail and drowns the 3-pixel cycle, but the interpolation's image of
+    # the content above the kernel's cut-off keeps a fixed phase against the content it mirrors
+    im = _photo(name)
+    ev, v = _judge(_jpeg(im.resize((round(im.width * factor), round(im.height * factor)), Image.BICUBIC), 75))
+    assert ev["detail"] >= 2.7 and v is not None and v["factor"] == factor, ev
+    key = f"cycle{period}"
+    assert f"{period}-pixel period" in v["why"] and f"coherence {ev[key]:.0%}" in v["why"], v
+
+
+def test_a_heavy_blur_is_not_taken_for_a_2x_mirror():
+    # a Gaussian blur of 6 px leaves only rounding patterns above 0.25 cycles/pixel, which pair those bins
+    # with their mirror about 0.25 as much as with any other: the control pairing cancels them
+    im = _photo("coffee.png").filter(ImageFilter.GaussianBlur(6))
+    ev = upscale_evidence(np.asarray(im.convert("L"), dtype=np.float32))
+    assert ev["cycle2"] < 0.2, ev
 
 
 def test_the_reason_is_stated():

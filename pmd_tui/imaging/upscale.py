@@ -56,13 +56,16 @@ MAX_PERIOD3 = 0.05  # amplitude of the 3-pixel cycle of |second derivative| (rel
 MAX_SMOOTH3 = 0.08  # how much smoother every third pixel is (relative |second derivative|)
 MAX_PREDICT3 = 0.08  # how much better the best of 3 phases is predicted from its neighbours (relative RMS)
 PATTERN_DETAIL = 5.0  # ... which counts only with less pixel-scale detail than this (grey levels RMS)
+MAX_CYCLE2 = 0.3  # coherence of the spectrum mirrored about 1/4 cycle/pixel, in step with a 2-pixel period
+MAX_CYCLE3 = 0.4  # ... mirrored about 1/3 or 1/6 cycle/pixel, in step with a 3-pixel period
 MIN_SIDE = 64
 CUT_TO_FACTOR = 0.87  # kernels start falling a little before their cut-off (measured on bicubic and Lanczos)
 FALL = 0.6  # decades below the plateau that mark the cut-off (or half-way to the floor, if that is higher)
 
 
-def _tile_spectra(g: np.ndarray) -> np.ndarray:
-    """Power spectrum per 64 px tile (rows + columns), shape (tiles, 33).
+def _tile_spectra(g: np.ndarray) -> tuple[np.ndarray, float]:
+    """Power spectrum per 64 px tile (rows + columns), shape (tiles, 33), and the 2-pixel ``cycle2``
+    coherence of the same pieces (less the control's; the weaker axis counts).
 
     ``g`` may be uint8: multiplying by the float32 window converts only the rows that are used. The
     tile's mean is not removed: the Hann window confines it to bins 0-1, which nothing here reads.
@@ -71,18 +74,41 @@ def _tile_spectra(g: np.ndarray) -> np.ndarray:
     ny, nx = h // TILE, w // TILE
     g = g[: ny * TILE, : nx * TILE]
     # columns are transposed into rows first: the FFT then runs along contiguous memory (twice as fast)
-    p = _row_spectra(g[::ROW_STEP], ny, nx)
-    p += _row_spectra(np.ascontiguousarray(g[:, ::ROW_STEP].T), nx, ny).transpose(1, 0, 2)
-    return p.reshape(-1, TILE // 2 + 1)
+    p, rows = _row_spectra(g[::ROW_STEP], ny, nx)
+    q, columns = _row_spectra(np.ascontiguousarray(g[:, ::ROW_STEP].T), nx, ny)
+    p += q.transpose(1, 0, 2)
+    return p.reshape(-1, TILE // 2 + 1), min(rows, columns)
 
 
 _WINDOW = np.hanning(TILE).astype(np.float32)
+MIRROR2 = (32, np.arange(17, 23))  # bins 0.27-0.34 cycles/pixel, each paired with its mirror about 0.25 (bin 32 - k)
+# the same about 0.1875 (bin 24 - k): no enlargement by 1.5x-4x pairs these, but an image with hardly anything
+# above 0.25 cycles/pixel (a heavy blur) keeps only its rounding pattern there, which pairs every such bin
+CONTROL2 = (24, np.arange(13, 19))
 
 
-def _row_spectra(lines: np.ndarray, ny: int, nx: int) -> np.ndarray:
-    """Mean power spectrum of the 64 px pieces of ``lines`` per tile, shape (ny, nx, 33)."""
+def _row_spectra(lines: np.ndarray, ny: int, nx: int) -> tuple[np.ndarray, float]:
+    """Mean power spectrum of the 64 px pieces of ``lines`` per tile, shape (ny, nx, 33), and their
+    coherence at a 2-pixel period (``_coherence``; the pieces start every 64 pixels, in step with it) less
+    the control pairing's."""
     s = scipy.fft.rfft(lines.reshape(ny, TILE // ROW_STEP, nx, TILE) * _WINDOW, axis=3)
-    return (s.real**2 + s.imag**2).mean(axis=1)
+    pieces = s.reshape(-1, TILE // 2 + 1)
+    return (s.real**2 + s.imag**2).mean(axis=1), _coherence(pieces, *MIRROR2) - _coherence(pieces, *CONTROL2)
+
+
+def _coherence(spectra: np.ndarray, mirror: int, bins: np.ndarray) -> float:
+    """How consistently the bins ``bins`` of these pieces' spectra mirror the bins ``mirror - bins``
+    (0: independent, as in a native photo; 1: fixed), averaged over ``bins``.
+
+    An enlargement by s makes its output from the original spectrum X and the interpolation kernel H:
+    Y(f) = H(f) X(s f), and above the kernel's cut-off the image of the same content, Y(1/s - f) =
+    H(1/s - f) conj(X(s f)). So Y(f) Y(1/s - f) = H H |X|^2 has a fixed phase in every piece of every
+    line, and its mean keeps its size; in a native image the phases are unrelated and the mean cancels.
+    JPEG keeps it: the mirrored content is not noise. Pieces must start in step with the period (every
+    64 pixels for 2, 48 for 3).
+    """
+    prod = spectra[:, bins] * spectra[:, mirror - bins]
+    return float((np.abs(prod.sum(axis=0)) / (np.abs(prod).sum(axis=0) + 1e-9)).mean())
 
 
 def _period3(g: np.ndarray) -> tuple[float, float, list[np.ndarray]]:
@@ -111,6 +137,24 @@ def _period3(g: np.ndarray) -> tuple[float, float, list[np.ndarray]]:
         strength.append(float(abs(np.sum(phases * np.exp(-2j * np.pi * np.arange(3) / 3))) / 3))
         smoothing.append(float(np.median(phases) - phases.min()))
     return min(strength), min(smoothing), lines
+
+
+PIECE3 = 48  # pieces for the 3-pixel coherence: a multiple of 3, so each starts in step with the pattern
+MIRROR3 = ((32, np.arange(17, 23)), (16, np.arange(9, 15)))  # (mirror bin, bins) of a 48-point spectrum:
+# about 1/3 cycle/pixel (0.35-0.46, mirrored about 0.33: 1.5x) and about 1/6 (0.19-0.29, mirrored: 3x)
+_WINDOW3 = np.hanning(PIECE3).astype(np.float32)
+
+
+def _cycle3(lines: list[np.ndarray]) -> float:
+    """The 3-pixel coherence (``_coherence``) of ``_period3``'s lines: enlargements by 1.5x (cut-off 1/3
+    cycle/pixel) and 3x (1/6) mirror their content about those frequencies, with the phase of a 3-pixel
+    period; the stronger pairing, on the weaker axis, counts."""
+    axes = []
+    for a in lines:
+        n = a.shape[1] // PIECE3 * PIECE3
+        s = scipy.fft.rfft(a[:, :n].reshape(-1, PIECE3) * _WINDOW3, axis=1)
+        axes.append(max(_coherence(s, mirror, bins) for mirror, bins in MIRROR3))
+    return min(axes)
 
 
 def _predictability(a: np.ndarray) -> float:
@@ -176,7 +220,7 @@ def upscale_evidence(gray: np.ndarray, complete: bool = False) -> dict | None:
         g = g.astype(np.float32)
     if min(g.shape) < MIN_SIDE:
         return None
-    spectra = _tile_spectra(g)
+    spectra, cycle2 = _tile_spectra(g)
     fine = spectra[:, FINE].mean(axis=1)
     coarse = spectra[:, COARSE].mean(axis=1)
     if float(coarse.max()) < WHITE * 0.02:  # flat everywhere (under 0.15 grey levels): nothing to judge
@@ -186,9 +230,10 @@ def upscale_evidence(gray: np.ndarray, complete: bool = False) -> dict | None:
     detail = float(np.sqrt(proving.max() / WHITE)) if len(proving) else 0.0
     period3, smooth3, lines = _period3(g)
     ev = {"detail": round(detail, 3), "period3": round(period3, 4), "smooth3": round(smooth3, 4), "predict3": None,
+          "cycle2": round(cycle2, 3), "cycle3": round(_cycle3(lines), 3) if lines else 0.0,
           "factor": round(_factor(spectra, coarse), 2)}
     undecided = (MIN_DETAIL <= ev["detail"] < PATTERN_DETAIL and ev["period3"] <= MAX_PERIOD3
-                 and ev["smooth3"] <= MAX_SMOOTH3)
+                 and ev["smooth3"] <= MAX_SMOOTH3 and ev["cycle2"] <= MAX_CYCLE2 and ev["cycle3"] <= MAX_CYCLE3)
     if complete or undecided:
         ev["predict3"] = round(min(_predictability(a) for a in lines), 4) if lines else 0.0
     return ev
@@ -206,23 +251,35 @@ def verdict(evidence: dict | None, width: int, height: int) -> dict | None:
     # (measured only where it decides: with some detail, but under PATTERN_DETAIL, and no other trace)
     predictable = (not no_detail and evidence["detail"] < PATTERN_DETAIL
                    and (evidence.get("predict3") or 0.0) > MAX_PREDICT3)
-    if not (no_detail or periodic or predictable):
+    mirrored2 = evidence.get("cycle2", 0.0) > MAX_CYCLE2
+    mirrored3 = evidence.get("cycle3", 0.0) > MAX_CYCLE3
+    if not (no_detail or periodic or predictable or mirrored2 or mirrored3):
         return None
     factor = min(FACTORS, key=lambda s: abs(np.log(s / max(evidence["factor"], 1.0))))
-    if (periodic or predictable) and factor not in (1.5, 3.0):
+    if (periodic or predictable or mirrored3) and not no_detail and factor not in (1.5, 3.0):
         factor = 1.5 if factor < 2.2 else 3.0
+    elif mirrored2 and not no_detail and factor not in (2.0, 4.0):  # (with detail left: 2x or 4x, not more)
+        factor = 2.0 if factor < 3.0 else 4.0
+    return {"factor": factor, "native": (round(width / factor), round(height / factor)),
+            "why": _why(evidence, no_detail, periodic, predictable, mirrored2)}
+
+
+def _why(evidence: dict, no_detail: bool, periodic: bool, predictable: bool, mirrored2: bool) -> str:
+    """The strongest trace, with its figure and what native photos show."""
     if no_detail:
         strongest = (f"strongest {evidence['detail']:.1f} grey levels RMS" if evidence["detail"] >= 0.05
                      else "none above the leakage of coarser detail")
-        why = (f"no pixel-level detail anywhere in the frame ({strongest} at 0.4-0.5 cycles/pixel; native photos "
-               f"show at least {MIN_DETAIL:g})")
-    elif periodic:
-        why = (f"interpolation pattern: the fine structure repeats every 3 pixels (cycle {evidence['period3']:.0%}, "
-               f"every third pixel {evidence.get('smooth3', 0.0):.0%} smoother; native photos: under "
-               f"{MAX_PERIOD3:.0%} and {MAX_SMOOTH3:.0%})")
-    else:
-        why = (f"interpolation pattern: one pixel in three is a near-fixed blend of its neighbours (predicted "
-               f"{evidence['predict3']:.0%} better than the others; native photos: under {MAX_PREDICT3:.0%} "
-               f"where they have under {PATTERN_DETAIL:g} grey levels of pixel-level detail, here "
-               f"{evidence['detail']:.1f})")
-    return {"factor": factor, "native": (round(width / factor), round(height / factor)), "why": why}
+        return (f"no pixel-level detail anywhere in the frame ({strongest} at 0.4-0.5 cycles/pixel; native photos "
+                f"show at least {MIN_DETAIL:g})")
+    if periodic:
+        return (f"interpolation pattern: the fine structure repeats every 3 pixels (cycle {evidence['period3']:.0%}, "
+                f"every third pixel {evidence.get('smooth3', 0.0):.0%} smoother; native photos: under "
+                f"{MAX_PERIOD3:.0%} and {MAX_SMOOTH3:.0%})")
+    if predictable:
+        return (f"interpolation pattern: one pixel in three is a near-fixed blend of its neighbours (predicted "
+                f"{evidence['predict3']:.0%} better than the others; native photos: under {MAX_PREDICT3:.0%} "
+                f"where they have under {PATTERN_DETAIL:g} grey levels of pixel-level detail, here "
+                f"{evidence['detail']:.1f})")
+    period, key, limit = (2, "cycle2", MAX_CYCLE2) if mirrored2 else (3, "cycle3", MAX_CYCLE3)
+    return (f"interpolation pattern: the fine detail is a mirror image of the coarser detail, in step with a "
+            f"{period}-pixel period (coherence {evidence[key]:.0%}; native photos: under {limit:.0%})")
