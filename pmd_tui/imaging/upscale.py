@@ -34,6 +34,8 @@ of 3240 and 0 of 54 (7 of 270) on DreamBooth, 956 of 960 on scikit-image.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.fft
 
@@ -82,10 +84,12 @@ _WINDOW = np.hanning(TILE).astype(np.float32)
 def _row_spectra(lines: np.ndarray, ny: int, nx: int) -> np.ndarray:
     """Mean power spectrum of the 64 px pieces of ``lines`` per tile, shape (ny, nx, 33)."""
     s = scipy.fft.rfft(lines.reshape(ny, TILE // ROW_STEP, nx, TILE) * _WINDOW, axis=3)
-    return (s.real**2 + s.imag**2).mean(axis=1)
+    p = s.real**2
+    p += s.imag**2
+    return p.mean(axis=1)
 
 
-def _period3(g: np.ndarray) -> tuple[float, float, list[np.ndarray]]:
+def _period3(g: np.ndarray) -> tuple[float, float, Sequence[np.ndarray]]:
     """The 3-pixel interpolation pattern along both axes (the weaker axis counts): (strength, smoothing,
     the lines it was measured on, for ``_predictability``; empty when too short or flat).
 
@@ -97,9 +101,9 @@ def _period3(g: np.ndarray) -> tuple[float, float, list[np.ndarray]]:
     """
     strength, smoothing = [], []
     step = 2 * ROW_STEP  # a few hundred lines average out the content; the pattern is in every line
-    lines = [g[::step].astype(np.float32), g[:, ::step].T.astype(np.float32, order="C")]
-    for a in lines:
-        d2 = np.abs(a[:, :-2] - 2 * a[:, 1:-1] + a[:, 2:]).mean(axis=0)
+    lines = _Lines(g, step)
+    for axis in (0, 1):
+        d2 = _mean_d2(g, step, axis)
         n = len(d2) // 3 * 3
         if n < 48:
             return 0.0, 0.0, []
@@ -109,8 +113,57 @@ def _period3(g: np.ndarray) -> tuple[float, float, list[np.ndarray]]:
             return 0.0, 0.0, []
         phases = phases / mean
         strength.append(float(abs(np.sum(phases * np.exp(-2j * np.pi * np.arange(3) / 3))) / 3))
-        smoothing.append(float(np.median(phases) - phases.min()))
+        low, middle, _ = np.sort(phases)  # the median of three, less the minimum
+        smoothing.append(float(middle - low))
     return min(strength), min(smoothing), lines
+
+
+class _Lines(Sequence):
+    """Every ``step``-th row and column of ``g`` as float32 lines (columns transposed), made only when
+    asked for: most images never reach ``_predictability``."""
+
+    def __init__(self, g: np.ndarray, step: int):
+        self._g, self._step, self._made = g, step, {}
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(2))]
+        i = range(2)[i]
+        if i not in self._made:
+            g, step = self._g, self._step
+            self._made[i] = g[::step].astype(np.float32) if i == 0 else g[:, ::step].T.astype(np.float32, order="C")
+        return self._made[i]
+
+
+def _mean_d2(g: np.ndarray, step: int, axis: int) -> np.ndarray:
+    """Mean |second derivative| along every ``step``-th row (axis 0) or column (axis 1) of ``g``, per
+    position along the line.
+
+    uint8 is done in integers without transposing: the float32 sums of the old way were exact integers
+    too (under 2**24), so the figures are the same to the bit; other dtypes (and absurdly long sides)
+    go the float32 way.
+    """
+    if g.dtype == np.uint8 and -(-g.shape[axis] // step) < 16000:
+        if axis == 0:
+            a = g[::step].astype(np.int16)
+            d = a[:, :-2] + a[:, 2:]
+            d -= a[:, 1:-1]
+            d -= a[:, 1:-1]
+            lines, along = a.shape[0], 0
+        else:
+            a = g[:, ::step].astype(np.int16)
+            d = a[:-2] + a[2:]
+            d -= a[1:-1]
+            d -= a[1:-1]
+            lines, along = a.shape[1], 1
+        np.abs(d, out=d)
+        # the same division as float32 ``mean`` does (in float64, then rounded to float32)
+        return (d.sum(axis=along, dtype=np.int32) / lines).astype(np.float32)
+    a = g[::step].astype(np.float32) if axis == 0 else g[:, ::step].T.astype(np.float32, order="C")
+    return np.abs(a[:, :-2] - 2 * a[:, 1:-1] + a[:, 2:]).mean(axis=0)
 
 
 def _predictability(a: np.ndarray) -> float:
