@@ -125,8 +125,19 @@ def analyse(path: str, max_pixels: int) -> dict:
     return out
 
 
-def _analyse_star(args: tuple[str, int]) -> dict:
-    return analyse(*args)
+def _analyse_chunk(paths: list[str], max_pixels: int) -> list[dict]:
+    return [analyse(p, max_pixels) for p in paths]
+
+
+def _chunks(n: int, workers: int) -> list[tuple[int, int]]:
+    """(start, stop) of the pieces ``n`` images are handed out in: up to 16 at first (few round trips),
+    shrinking to single images at the end, so no worker sits idle while another finishes a long piece."""
+    out, start = [], 0
+    while start < n:
+        size = max(1, min(16, (n - start) // (workers * 4)))
+        out.append((start, start + size))
+        start += size
+    return out
 
 
 def _die_with_parent() -> None:
@@ -179,7 +190,6 @@ def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None =
                 on_result(i + 1, len(paths))
         return results
     results = []
-    chunk = max(1, min(16, len(paths) // (workers * 4)))
     # fork starts instantly, but forking a threaded process (the TUI) is unsafe: use forkserver there.
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
@@ -189,8 +199,14 @@ def analyse_many(paths: Iterable[str], max_pixels: int, *, workers: int | None =
     _start_resource_tracker()
     with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx,
                              initializer=_die_with_parent) as pool:
-        for i, r in enumerate(pool.map(_analyse_star, [(p, max_pixels) for p in paths], chunksize=chunk)):
-            results.append(r)
-            if on_result:
-                on_result(i + 1, len(paths))
+        futures = [pool.submit(_analyse_chunk, paths[a:b], max_pixels) for a, b in _chunks(len(paths), workers)]
+        try:
+            for future in futures:
+                for r in future.result():
+                    results.append(r)
+                    if on_result:
+                        on_result(len(results), len(paths))
+        finally:
+            for future in futures:  # an error or a cancel in on_result: the queued pieces are dropped
+                future.cancel()
     return results

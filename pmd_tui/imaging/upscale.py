@@ -23,6 +23,13 @@ is predicted from them (least squares) markedly better than the other two (``pre
 by 0.75x or 0.6x show that too, more weakly, but keep their detail, so it counts only under
 ``PATTERN_DETAIL``.
 
+What no amount of JPEG noise hides is the image of the content that interpolation leaves above its
+kernel's cut-off: an enlargement by s mirrors the spectrum about 1/(2s) cycles/pixel, and the mirrored
+content keeps a fixed phase against the original in every line (``_coherence``). Its mean over thousands
+of line pieces keeps its size (``cycle2`` at a 2-pixel period: 2x and 4x; ``cycle3`` at a 3-pixel period:
+1.5x and 3x), where a native photo's unrelated phases cancel. A heavy blur that leaves only rounding
+patterns pairs every frequency alike, so ``cycle2`` is taken less a control pairing no enlargement makes.
+
 The thresholds are measured, not guessed: ``tests/bench/eval_upscale.py`` chooses them on one set of real
 photos and reports precision and recall on a held-out set, both ways (README, "Upscale detector"):
 ``python tests/bench/eval_upscale.py --workers 2 --cache /tmp/eval.pkl``. On 2026-11-26, tuned on
@@ -33,6 +40,8 @@ of 3240 and 0 of 54 (7 of 270) on DreamBooth, 956 of 960 on scikit-image.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.fft
@@ -58,14 +67,16 @@ MAX_PREDICT3 = 0.08  # how much better the best of 3 phases is predicted from it
 PATTERN_DETAIL = 5.0  # ... which counts only with less pixel-scale detail than this (grey levels RMS)
 MAX_CYCLE2 = 0.3  # coherence of the spectrum mirrored about 1/4 cycle/pixel, in step with a 2-pixel period
 MAX_CYCLE3 = 0.4  # ... mirrored about 1/3 or 1/6 cycle/pixel, in step with a 3-pixel period
+MIRROR_DETAIL = 9.0  # ... which count (and are measured) only with less pixel-scale detail than this: no
+# enlargement keeps more than 8.6 grey levels (eval_upscale.py), half of native photos have more
 MIN_SIDE = 64
 CUT_TO_FACTOR = 0.87  # kernels start falling a little before their cut-off (measured on bicubic and Lanczos)
 FALL = 0.6  # decades below the plateau that mark the cut-off (or half-way to the floor, if that is higher)
 
 
-def _tile_spectra(g: np.ndarray) -> tuple[np.ndarray, float]:
-    """Power spectrum per 64 px tile (rows + columns), shape (tiles, 33), and the 2-pixel ``cycle2``
-    coherence of the same pieces (less the control's; the weaker axis counts).
+def _tile_spectra(g: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Power spectrum per 64 px tile (rows + columns), shape (tiles, 33), and the complex spectra of the
+    64 px pieces it averages (rows, columns: for ``_cycle2``; they start every 64 px, in step with it).
 
     ``g`` may be uint8: multiplying by the float32 window converts only the rows that are used. The
     tile's mean is not removed: the Hann window confines it to bins 0-1, which nothing here reads.
@@ -77,7 +88,7 @@ def _tile_spectra(g: np.ndarray) -> tuple[np.ndarray, float]:
     p, rows = _row_spectra(g[::ROW_STEP], ny, nx)
     q, columns = _row_spectra(np.ascontiguousarray(g[:, ::ROW_STEP].T), nx, ny)
     p += q.transpose(1, 0, 2)
-    return p.reshape(-1, TILE // 2 + 1), min(rows, columns)
+    return p.reshape(-1, TILE // 2 + 1), [rows, columns]
 
 
 _WINDOW = np.hanning(TILE).astype(np.float32)
@@ -87,13 +98,13 @@ MIRROR2 = (32, np.arange(17, 23))  # bins 0.27-0.34 cycles/pixel, each paired wi
 CONTROL2 = (24, np.arange(13, 19))
 
 
-def _row_spectra(lines: np.ndarray, ny: int, nx: int) -> tuple[np.ndarray, float]:
-    """Mean power spectrum of the 64 px pieces of ``lines`` per tile, shape (ny, nx, 33), and their
-    coherence at a 2-pixel period (``_coherence``; the pieces start every 64 pixels, in step with it) less
-    the control pairing's."""
+def _row_spectra(lines: np.ndarray, ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean power spectrum of the 64 px pieces of ``lines`` per tile, shape (ny, nx, 33), and the pieces'
+    spectra, shape (pieces, 33)."""
     s = scipy.fft.rfft(lines.reshape(ny, TILE // ROW_STEP, nx, TILE) * _WINDOW, axis=3)
-    pieces = s.reshape(-1, TILE // 2 + 1)
-    return (s.real**2 + s.imag**2).mean(axis=1), _coherence(pieces, *MIRROR2) - _coherence(pieces, *CONTROL2)
+    p = s.real**2
+    p += s.imag**2
+    return p.mean(axis=1), s.reshape(-1, TILE // 2 + 1)
 
 
 def _coherence(spectra: np.ndarray, mirror: int, bins: np.ndarray) -> float:
@@ -111,7 +122,13 @@ def _coherence(spectra: np.ndarray, mirror: int, bins: np.ndarray) -> float:
     return float((np.abs(prod.sum(axis=0)) / (np.abs(prod).sum(axis=0) + 1e-9)).mean())
 
 
-def _period3(g: np.ndarray) -> tuple[float, float, list[np.ndarray]]:
+def _cycle2(pieces: list[np.ndarray]) -> float:
+    """The 2-pixel coherence of the tile spectra's pieces (rows, columns) less the control pairing's; the
+    weaker axis counts."""
+    return min(_coherence(s, *MIRROR2) - _coherence(s, *CONTROL2) for s in pieces)
+
+
+def _period3(g: np.ndarray) -> tuple[float, float, Sequence[np.ndarray]]:
     """The 3-pixel interpolation pattern along both axes (the weaker axis counts): (strength, smoothing,
     the lines it was measured on, for ``_predictability``; empty when too short or flat).
 
@@ -123,9 +140,9 @@ def _period3(g: np.ndarray) -> tuple[float, float, list[np.ndarray]]:
     """
     strength, smoothing = [], []
     step = 2 * ROW_STEP  # a few hundred lines average out the content; the pattern is in every line
-    lines = [g[::step].astype(np.float32), g[:, ::step].T.astype(np.float32, order="C")]
-    for a in lines:
-        d2 = np.abs(a[:, :-2] - 2 * a[:, 1:-1] + a[:, 2:]).mean(axis=0)
+    lines = _Lines(g, step)
+    for axis in (0, 1):
+        d2 = _mean_d2(g, step, axis)
         n = len(d2) // 3 * 3
         if n < 48:
             return 0.0, 0.0, []
@@ -135,8 +152,57 @@ def _period3(g: np.ndarray) -> tuple[float, float, list[np.ndarray]]:
             return 0.0, 0.0, []
         phases = phases / mean
         strength.append(float(abs(np.sum(phases * np.exp(-2j * np.pi * np.arange(3) / 3))) / 3))
-        smoothing.append(float(np.median(phases) - phases.min()))
+        low, middle, _ = np.sort(phases)  # the median of three, less the minimum
+        smoothing.append(float(middle - low))
     return min(strength), min(smoothing), lines
+
+
+class _Lines(Sequence):
+    """Every ``step``-th row and column of ``g`` as float32 lines (columns transposed), made only when
+    asked for: most images never reach ``_predictability``."""
+
+    def __init__(self, g: np.ndarray, step: int):
+        self._g, self._step, self._made = g, step, {}
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(2))]
+        i = range(2)[i]
+        if i not in self._made:
+            g, step = self._g, self._step
+            self._made[i] = g[::step].astype(np.float32) if i == 0 else g[:, ::step].T.astype(np.float32, order="C")
+        return self._made[i]
+
+
+def _mean_d2(g: np.ndarray, step: int, axis: int) -> np.ndarray:
+    """Mean |second derivative| along every ``step``-th row (axis 0) or column (axis 1) of ``g``, per
+    position along the line.
+
+    uint8 is done in integers without transposing: the float32 sums of the old way were exact integers
+    too (under 2**24), so the figures are the same to the bit; other dtypes (and absurdly long sides)
+    go the float32 way.
+    """
+    if g.dtype == np.uint8 and -(-g.shape[axis] // step) < 16000:
+        if axis == 0:
+            a = g[::step].astype(np.int16)
+            d = a[:, :-2] + a[:, 2:]
+            d -= a[:, 1:-1]
+            d -= a[:, 1:-1]
+            lines, along = a.shape[0], 0
+        else:
+            a = g[:, ::step].astype(np.int16)
+            d = a[:-2] + a[2:]
+            d -= a[1:-1]
+            d -= a[1:-1]
+            lines, along = a.shape[1], 1
+        np.abs(d, out=d)
+        # the same division as float32 ``mean`` does (in float64, then rounded to float32)
+        return (d.sum(axis=along, dtype=np.int32) / lines).astype(np.float32)
+    a = g[::step].astype(np.float32) if axis == 0 else g[:, ::step].T.astype(np.float32, order="C")
+    return np.abs(a[:, :-2] - 2 * a[:, 1:-1] + a[:, 2:]).mean(axis=0)
 
 
 PIECE3 = 48  # pieces for the 3-pixel coherence: a multiple of 3, so each starts in step with the pattern
@@ -145,12 +211,13 @@ MIRROR3 = ((32, np.arange(17, 23)), (16, np.arange(9, 15)))  # (mirror bin, bins
 _WINDOW3 = np.hanning(PIECE3).astype(np.float32)
 
 
-def _cycle3(lines: list[np.ndarray]) -> float:
-    """The 3-pixel coherence (``_coherence``) of ``_period3``'s lines: enlargements by 1.5x (cut-off 1/3
-    cycle/pixel) and 3x (1/6) mirror their content about those frequencies, with the phase of a 3-pixel
-    period; the stronger pairing, on the weaker axis, counts."""
+def _cycle3(g: np.ndarray) -> float:
+    """The 3-pixel coherence (``_coherence``) of the lines ``_period3`` measures (every 8th row and column):
+    enlargements by 1.5x (cut-off 1/3 cycle/pixel) and 3x (1/6) mirror their content about those
+    frequencies, with the phase of a 3-pixel period; the stronger pairing, on the weaker axis, counts."""
     axes = []
-    for a in lines:
+    step = 2 * ROW_STEP
+    for a in (g[::step], g[:, ::step].T):
         n = a.shape[1] // PIECE3 * PIECE3
         s = scipy.fft.rfft(a[:, :n].reshape(-1, PIECE3) * _WINDOW3, axis=1)
         axes.append(max(_coherence(s, mirror, bins) for mirror, bins in MIRROR3))
@@ -212,15 +279,16 @@ def upscale_evidence(gray: np.ndarray, complete: bool = False) -> dict | None:
     """What the detector measured; None when the image is too small or flat to judge.
 
     ``predict3`` (the costliest figure) is only measured where it decides the verdict: no other trace
-    found and between ``MIN_DETAIL`` and ``PATTERN_DETAIL`` grey levels of detail; elsewhere it is None,
-    unless ``complete`` (the evaluation, which tunes those thresholds).
+    found and between ``MIN_DETAIL`` and ``PATTERN_DETAIL`` grey levels of detail; ``cycle2`` and
+    ``cycle3`` under ``MIRROR_DETAIL``. Elsewhere they are None, unless ``complete`` (the evaluation, which
+    tunes those thresholds).
     """
     g = np.asarray(gray)
     if g.dtype != np.uint8:
         g = g.astype(np.float32)
     if min(g.shape) < MIN_SIDE:
         return None
-    spectra, cycle2 = _tile_spectra(g)
+    spectra, pieces = _tile_spectra(g)
     fine = spectra[:, FINE].mean(axis=1)
     coarse = spectra[:, COARSE].mean(axis=1)
     if float(coarse.max()) < WHITE * 0.02:  # flat everywhere (under 0.15 grey levels): nothing to judge
@@ -230,16 +298,26 @@ def upscale_evidence(gray: np.ndarray, complete: bool = False) -> dict | None:
     detail = float(np.sqrt(proving.max() / WHITE)) if len(proving) else 0.0
     period3, smooth3, lines = _period3(g)
     ev = {"detail": round(detail, 3), "period3": round(period3, 4), "smooth3": round(smooth3, 4), "predict3": None,
-          "cycle2": round(cycle2, 3), "cycle3": round(_cycle3(lines), 3) if lines else 0.0,
-          "factor": round(_factor(spectra, coarse), 2)}
+          "cycle2": None, "cycle3": None, "factor": round(_factor(spectra, coarse), 2)}
+    if complete or ev["detail"] < MIRROR_DETAIL:
+        ev["cycle2"] = round(_cycle2(pieces), 3)
+        ev["cycle3"] = round(_cycle3(g), 3) if lines else 0.0
     undecided = (MIN_DETAIL <= ev["detail"] < PATTERN_DETAIL and ev["period3"] <= MAX_PERIOD3
-                 and ev["smooth3"] <= MAX_SMOOTH3 and ev["cycle2"] <= MAX_CYCLE2 and ev["cycle3"] <= MAX_CYCLE3)
+                 and ev["smooth3"] <= MAX_SMOOTH3 and not _mirrored(ev, 2) and not _mirrored(ev, 3))
     if complete or undecided:
         ev["predict3"] = round(min(_predictability(a) for a in lines), 4) if lines else 0.0
     return ev
 
 
 FACTORS = (1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0)
+
+
+def _mirrored(evidence: dict, period: int) -> bool:
+    """The mirrored-spectrum trace at a ``period``-pixel period: a coherence over its threshold, where
+    there is less pixel-level detail than MIRROR_DETAIL."""
+    value = evidence.get(f"cycle{period}")
+    limit = MAX_CYCLE2 if period == 2 else MAX_CYCLE3
+    return value is not None and value > limit and evidence["detail"] < MIRROR_DETAIL
 
 
 def verdict(evidence: dict | None, width: int, height: int) -> dict | None:
@@ -251,8 +329,7 @@ def verdict(evidence: dict | None, width: int, height: int) -> dict | None:
     # (measured only where it decides: with some detail, but under PATTERN_DETAIL, and no other trace)
     predictable = (not no_detail and evidence["detail"] < PATTERN_DETAIL
                    and (evidence.get("predict3") or 0.0) > MAX_PREDICT3)
-    mirrored2 = evidence.get("cycle2", 0.0) > MAX_CYCLE2
-    mirrored3 = evidence.get("cycle3", 0.0) > MAX_CYCLE3
+    mirrored2, mirrored3 = _mirrored(evidence, 2), _mirrored(evidence, 3)
     if not (no_detail or periodic or predictable or mirrored2 or mirrored3):
         return None
     factor = min(FACTORS, key=lambda s: abs(np.log(s / max(evidence["factor"], 1.0))))

@@ -7,7 +7,8 @@ colour shifts, so every file is distinct), then times:
   pmd check    intake excluded; cold cache (every image analysed) and warm (all cached)
   cleanvision  Imagelab(data_path).find_issues()
 It also prints the CPU seconds of the floor and of the cold check (its analysis workers included): on a
-machine busy with other work the wall-clock ratio swings, the CPU ratio hardly does.
+machine busy with other work the wall-clock ratio swings, the CPU ratio hardly does. ``--repeat N`` times the
+floor and the cold and cached checks N times (a fresh queue each time) and prints every run and the medians.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -65,6 +67,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--skip-cleanvision", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="time floor and checks this many times; print medians")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -79,22 +82,32 @@ def main() -> None:
                 with Image.open(p) as im:
                     im.load()
 
-        c0 = cpu_seconds()
-        t_floor, _ = timed(floor)
-        c_floor = cpu_seconds() - c0
-
         from pmd_tui.checks.engine import run_checks
         from pmd_tui.config import load_settings
         from pmd_tui.intake.service import add_source
         from pmd_tui.store import QueueStore
 
-        settings = load_settings(tmp / "q.db")
-        store = QueueStore(settings.db_path)
-        sid = add_source(store, settings, folder)
-        c0 = cpu_seconds()
-        t_cold, _ = timed(lambda: run_checks(store, settings, [sid]))
-        c_cold = cpu_seconds() - c0
-        t_warm, _ = timed(lambda: run_checks(store, settings, [sid]))
+        runs = []  # (floor s, cold s, cached s, floor CPU s, cold CPU s)
+        for r in range(args.repeat):
+            c0 = cpu_seconds()
+            t_floor, _ = timed(floor)
+            c_floor = cpu_seconds() - c0
+            settings = load_settings(tmp / f"q{r}.db")  # a fresh queue: its analysis cache is empty
+            store = QueueStore(settings.db_path)
+            sid = add_source(store, settings, folder)
+            c0 = cpu_seconds()
+            t_cold, _ = timed(lambda: run_checks(store, settings, [sid]))
+            c_cold = cpu_seconds() - c0
+            t_warm, _ = timed(lambda: run_checks(store, settings, [sid]))
+            store.close()
+            runs.append((t_floor, t_cold, t_warm, c_floor, c_cold))
+            if args.repeat > 1:
+                print(f"run {r + 1}: floor {t_floor:.2f} s, cold {t_cold:.2f} s = {t_cold / t_floor:.2f}x; "
+                      f"CPU {c_floor:.2f} s / {c_cold:.2f} s = {c_cold / c_floor:.2f}x; load {os.getloadavg()[0]:.2f}")
+        t_floor, t_cold, t_warm, c_floor, c_cold = (statistics.median(x) for x in zip(*runs))
+        if args.repeat > 1:
+            print(f"medians of {args.repeat} runs:  wall ratio {statistics.median(r[1] / r[0] for r in runs):.2f}x, "
+                  f"CPU ratio {statistics.median(r[4] / r[3] for r in runs):.2f}x")
 
         rows = [("decode floor", t_floor), ("pmd check (cold)", t_cold), ("pmd check (cached)", t_warm)]
         t_cv = None

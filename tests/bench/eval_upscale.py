@@ -119,7 +119,8 @@ def predict(ev: dict | None, min_detail: float, max_period3: float, max_smooth3:
             max_cycle3: float = np.inf) -> bool:
     return bool(ev) and (ev["detail"] < min_detail or ev["period3"] > max_period3 or ev["smooth3"] > max_smooth3
                          or (ev["predict3"] > max_predict3 and ev["detail"] < pattern_detail)
-                         or ev["cycle2"] > max_cycle2 or ev["cycle3"] > max_cycle3)
+                         or (ev["cycle2"] > max_cycle2 or ev["cycle3"] > max_cycle3)
+                         and ev["detail"] < upscale.MIRROR_DETAIL)
 
 
 DETAIL_GRID = np.round(np.arange(0.5, 8.01, 0.1), 2)
@@ -169,7 +170,7 @@ def tune(rows) -> tuple[float, ...]:
     best = None
     for c2 in CYCLE2_GRID[::-1]:  # loosest first: a tie keeps the larger margin for native photos
         for c3 in CYCLE3_GRID[::-1]:
-            e = error(base | (ok & ((cycle2 > c2) | (cycle3 > c3))))
+            e = error(base | (ok & ((cycle2 > c2) | (cycle3 > c3)) & (detail < upscale.MIRROR_DETAIL)))
             if best is None or e < best[0] - 1e-12:
                 best = (e, c2, c3)
     return d, p, sm, pr, pd, best[1], best[2]
