@@ -107,7 +107,7 @@ def test_a_heavy_blur_is_not_taken_for_a_2x_mirror():
     # a Gaussian blur of 6 px leaves only rounding patterns above 0.25 cycles/pixel, which pair those bins
     # with their mirror about 0.25 as much as with any other: the control pairing cancels them
     im = _photo("coffee.png").filter(ImageFilter.GaussianBlur(6))
-    ev = upscale_evidence(np.asarray(im.convert("L"), dtype=np.float32))
+    ev = upscale_evidence(np.asarray(im.convert("L"), dtype=np.float32), complete=True)  # (no detail: caught anyway)
     assert ev["cycle2"] < 0.2, ev
 
 
@@ -120,3 +120,13 @@ def test_the_reason_is_stated():
 def test_flat_and_tiny_images_are_not_judged():
     assert upscale_evidence(np.full((300, 300), 128, np.float32)) is None
     assert upscale_evidence(np.random.default_rng(0).random((40, 40), dtype=np.float32)) is None
+
+
+def test_the_mirror_measures_are_skipped_where_pixel_level_detail_proves_native_pixels():
+    # no enlargement keeps 9 grey levels of pixel-level detail: sharp photos skip the two measures (speed)
+    # and a coherence there decides nothing
+    ev, v = _judge(_photo("coffee.png"))
+    assert ev["detail"] >= 9 and ev["cycle2"] is None and ev["cycle3"] is None and v is None
+    mirrored = dict(ev, cycle2=0.9, cycle3=0.9)
+    assert verdict(mirrored, 600, 400) is None
+    assert verdict(dict(mirrored, detail=8.5), 600, 400) is not None

@@ -92,10 +92,10 @@ def _tile_spectra(g: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
 
 
 _WINDOW = np.hanning(TILE).astype(np.float32)
-MIRROR2 = (32, np.arange(17, 23))  # bins 0.27-0.34 cycles/pixel, each paired with its mirror about 0.25 (bin 32 - k)
+MIRROR2 = (32, range(17, 23))  # bins 0.27-0.34 cycles/pixel, each paired with its mirror about 0.25 (bin 32 - k)
 # the same about 0.1875 (bin 24 - k): no enlargement by 1.5x-4x pairs these, but an image with hardly anything
 # above 0.25 cycles/pixel (a heavy blur) keeps only its rounding pattern there, which pairs every such bin
-CONTROL2 = (24, np.arange(13, 19))
+CONTROL2 = (24, range(13, 19))
 
 
 def _row_spectra(lines: np.ndarray, ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +107,7 @@ def _row_spectra(lines: np.ndarray, ny: int, nx: int) -> tuple[np.ndarray, np.nd
     return p.mean(axis=1), s.reshape(-1, TILE // 2 + 1)
 
 
-def _coherence(spectra: np.ndarray, mirror: int, bins: np.ndarray) -> float:
+def _coherence(spectra: np.ndarray, mirror: int, bins: range) -> float:
     """How consistently the bins ``bins`` of these pieces' spectra mirror the bins ``mirror - bins``
     (0: independent, as in a native photo; 1: fixed), averaged over ``bins``.
 
@@ -118,7 +118,9 @@ def _coherence(spectra: np.ndarray, mirror: int, bins: np.ndarray) -> float:
     JPEG keeps it: the mirrored content is not noise. Pieces must start in step with the period (every
     64 pixels for 2, 48 for 3).
     """
-    prod = spectra[:, bins] * spectra[:, mirror - bins]
+    # (slices, not fancy indexing: views, no copies; ``mirror - bins.stop`` is at least 0)
+    prod = spectra[..., bins.start: bins.stop] * spectra[..., mirror - bins.start: mirror - bins.stop: -1]
+    prod = prod.reshape(-1, len(bins))
     return float((np.abs(prod.sum(axis=0)) / (np.abs(prod).sum(axis=0) + 1e-9)).mean())
 
 
@@ -206,7 +208,7 @@ def _mean_d2(g: np.ndarray, step: int, axis: int) -> np.ndarray:
 
 
 PIECE3 = 48  # pieces for the 3-pixel coherence: a multiple of 3, so each starts in step with the pattern
-MIRROR3 = ((32, np.arange(17, 23)), (16, np.arange(9, 15)))  # (mirror bin, bins) of a 48-point spectrum:
+MIRROR3 = ((32, range(17, 23)), (16, range(9, 15)))  # (mirror bin, bins) of a 48-point spectrum:
 # about 1/3 cycle/pixel (0.35-0.46, mirrored about 0.33: 1.5x) and about 1/6 (0.19-0.29, mirrored: 3x)
 _WINDOW3 = np.hanning(PIECE3).astype(np.float32)
 
@@ -219,7 +221,8 @@ def _cycle3(g: np.ndarray) -> float:
     step = 2 * ROW_STEP
     for a in (g[::step], g[:, ::step].T):
         n = a.shape[1] // PIECE3 * PIECE3
-        s = scipy.fft.rfft(a[:, :n].reshape(-1, PIECE3) * _WINDOW3, axis=1)
+        # splitting the line axis is a view even of the transposed columns; the window makes the one copy
+        s = scipy.fft.rfft(a[:, :n].reshape(a.shape[0], -1, PIECE3) * _WINDOW3, axis=2)
         axes.append(max(_coherence(s, mirror, bins) for mirror, bins in MIRROR3))
     return min(axes)
 
@@ -279,9 +282,9 @@ def upscale_evidence(gray: np.ndarray, complete: bool = False) -> dict | None:
     """What the detector measured; None when the image is too small or flat to judge.
 
     ``predict3`` (the costliest figure) is only measured where it decides the verdict: no other trace
-    found and between ``MIN_DETAIL`` and ``PATTERN_DETAIL`` grey levels of detail; ``cycle2`` and
-    ``cycle3`` under ``MIRROR_DETAIL``. Elsewhere they are None, unless ``complete`` (the evaluation, which
-    tunes those thresholds).
+    found and between ``MIN_DETAIL`` and ``PATTERN_DETAIL`` grey levels of detail; ``cycle2`` and then
+    ``cycle3`` likewise, under ``MIRROR_DETAIL``. Elsewhere they are None, unless ``complete`` (the
+    evaluation, which tunes those thresholds).
     """
     g = np.asarray(gray)
     if g.dtype != np.uint8:
@@ -299,11 +302,13 @@ def upscale_evidence(gray: np.ndarray, complete: bool = False) -> dict | None:
     period3, smooth3, lines = _period3(g)
     ev = {"detail": round(detail, 3), "period3": round(period3, 4), "smooth3": round(smooth3, 4), "predict3": None,
           "cycle2": None, "cycle3": None, "factor": round(_factor(spectra, coarse), 2)}
-    if complete or ev["detail"] < MIRROR_DETAIL:
+    # each further figure only where no trace found so far decides the verdict, cheapest first
+    undecided = MIN_DETAIL <= ev["detail"] and ev["period3"] <= MAX_PERIOD3 and ev["smooth3"] <= MAX_SMOOTH3
+    if complete or (undecided and ev["detail"] < MIRROR_DETAIL):
         ev["cycle2"] = round(_cycle2(pieces), 3)
-        ev["cycle3"] = round(_cycle3(g), 3) if lines else 0.0
-    undecided = (MIN_DETAIL <= ev["detail"] < PATTERN_DETAIL and ev["period3"] <= MAX_PERIOD3
-                 and ev["smooth3"] <= MAX_SMOOTH3 and not _mirrored(ev, 2) and not _mirrored(ev, 3))
+        if complete or not _mirrored(ev, 2):
+            ev["cycle3"] = round(_cycle3(g), 3) if lines else 0.0
+    undecided = undecided and ev["detail"] < PATTERN_DETAIL and not _mirrored(ev, 2) and not _mirrored(ev, 3)
     if complete or undecided:
         ev["predict3"] = round(min(_predictability(a) for a in lines), 4) if lines else 0.0
     return ev

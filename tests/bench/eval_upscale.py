@@ -136,7 +136,7 @@ def tune(rows) -> tuple[float, ...]:
     """Thresholds with the least balanced error on ``rows``, in three stages: first the minimum detail (the
     middle of the best interval) with the 3-pixel cycle and smoothing, as before the predictability rule
     existed; then, with those fixed, the predictability rule; then the mirrored-spectrum coherences (each
-    later stage can only catch more). Among equal errors a stage keeps the loosest (largest) thresholds."""
+    later stage can only catch more; among equal errors the middle of the tied values, as for the detail)."""
     labels = np.array([r[1] for r in rows]) == 1
     ok = np.array([r[4] is not None for r in rows])
     detail = np.array([r[4]["detail"] if r[4] else np.inf for r in rows])
@@ -167,13 +167,14 @@ def tune(rows) -> tuple[float, ...]:
                 best = (e, pr, pd)
     _, pr, pd = best
     base = base | (ok & (predict3 > pr) & (detail < pd))
-    best = None
-    for c2 in CYCLE2_GRID[::-1]:  # loosest first: a tie keeps the larger margin for native photos
-        for c3 in CYCLE3_GRID[::-1]:
-            e = error(base | (ok & ((cycle2 > c2) | (cycle3 > c3)) & (detail < upscale.MIRROR_DETAIL)))
-            if best is None or e < best[0] - 1e-12:
-                best = (e, c2, c3)
-    return d, p, sm, pr, pd, best[1], best[2]
+    errs = {(c2, c3): error(base | (ok & ((cycle2 > c2) | (cycle3 > c3)) & (detail < upscale.MIRROR_DETAIL)))
+            for c2 in CYCLE2_GRID for c3 in CYCLE3_GRID}
+    tied = sorted(k for k, e in errs.items() if e <= min(errs.values()) + 1e-12)
+    # as for the detail: the middle of the tied values, first of cycle2, then of cycle3 beside it
+    c2s = sorted({k[0] for k in tied})
+    c2 = c2s[len(c2s) // 2]
+    c3s = sorted(k[1] for k in tied if k[0] == c2)
+    return d, p, sm, pr, pd, c2, c3s[len(c3s) // 2]
 
 
 def report(title: str, rows, min_detail: float, max_period3: float, max_smooth3: float, max_predict3: float,
