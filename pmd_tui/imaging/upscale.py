@@ -32,11 +32,11 @@ patterns pairs every frequency alike, so ``cycle2`` is taken less a control pair
 
 The thresholds are measured, not guessed: ``tests/bench/eval_upscale.py`` chooses them on one set of real
 photos and reports precision and recall on a held-out set, both ways (README, "Upscale detector"):
-``python tests/bench/eval_upscale.py --workers 2 --cache /tmp/eval.pkl``. On 2026-11-26, tuned on
-scikit-image's photos and tested on the 54 DreamBooth photos it caught 3235 of 3240 upscales (1.5x-4x,
+``python tests/bench/eval_upscale.py --workers 2 --cache /tmp/eval.pkl``. On 2026-11-26, tuned on 15 of
+scikit-image's photos and tested on the 54 DreamBooth photos it caught 3239 of 3240 upscales (1.5x-4x,
 bicubic/bilinear/Lanczos, sharp and soft, raw and JPEG q75-q95) and flagged 0 of the 54 photos as they are
-(17 of 270 natives, all 0.75x/0.6x downscales); the reverse caught 953 of 960. The shipped thresholds: 3238
-of 3240 and 0 of 54 (7 of 270) on DreamBooth, 956 of 960 on scikit-image.
+(17 of 270 natives, all 0.75x/0.6x downscales); the reverse caught 900 of 900. The shipped thresholds catch
+all 3240 and 900, and flag 0 of 54 DreamBooth photos (7 of 270 natives).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ WHITE = TILE * 0.375 * 2  # power per bin of unit-variance white noise (Hann win
 # detail 4-4.5 (balanced error, where one native weighs as much as 12 upscales); the shipped pair, chosen
 # looking at both sets, is stricter on the pattern (0.08: spares downscaled photos) and wider on detail
 # (5: JPEG q75 noise reads as up to ~5 grey levels on sharp 1.5x enlargements). Not wider: a sharp patch
-# pasted with hard edges into a blurred photo (tests/test_upscale.py) reads 0.13 at 6.0. Figures in the README.
+# pasted with hard edges into a blurred photo (tests/test_upscale.py) reads 0.13 at 6.0. Both folds chose the
+# 2-pixel mirror 0.3 and the 3-pixel one 0.4-0.45 (native photos reach 0.18 and 0.375). Figures in the README.
 MIN_DETAIL = 2.7  # grey levels RMS of pixel-scale detail that proves native pixels
 MIN_RATIO = -1.6  # log10(fine / coarse power) a proving tile must reach
 MAX_PERIOD3 = 0.05  # amplitude of the 3-pixel cycle of |second derivative| (relative)
