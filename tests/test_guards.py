@@ -14,7 +14,7 @@ import pytest
 from pmd_tui.config import Limits
 from pmd_tui.errors import InputError, RuleError
 from pmd_tui.intake.archive import copy_folder, safe_relpath, unpack_zip
-from tests.helpers import image_bytes, kohya_set, make_zip
+from tests.helpers import kohya_set, make_zip
 
 
 def _refused(result) -> dict[str, str]:

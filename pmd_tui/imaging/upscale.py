@@ -339,7 +339,7 @@ def verdict(evidence: dict | None, width: int, height: int) -> dict | None:
     if not (no_detail or periodic or predictable or mirrored2 or mirrored3):
         return None
     factor = min(FACTORS, key=lambda s: abs(np.log(s / max(evidence["factor"], 1.0))))
-    if (periodic or predictable or mirrored3) and not no_detail and factor not in (1.5, 3.0):
+    if (periodic or predictable or mirrored3) and factor not in (1.5, 3.0):
         factor = 1.5 if factor < 2.2 else 3.0
     elif mirrored2 and not no_detail and factor not in (2.0, 4.0):  # (with detail left: 2x or 4x, not more)
         factor = 2.0 if factor < 3.0 else 4.0
