@@ -122,11 +122,22 @@ def test_flat_and_tiny_images_are_not_judged():
     assert upscale_evidence(np.random.default_rng(0).random((40, 40), dtype=np.float32)) is None
 
 
-def test_the_mirror_measures_are_skipped_where_pixel_level_detail_proves_native_pixels():
-    # no enlargement keeps 9 grey levels of pixel-level detail: sharp photos skip the two measures (speed)
-    # and a coherence there decides nothing
+def test_the_3_pixel_mirror_is_skipped_where_pixel_level_detail_proves_native_pixels():
+    # no interpolation keeps 9 grey levels of pixel-level detail: sharp photos skip the 3-pixel mirror
+    # (speed), and a coherence there decides nothing
     ev, v = _judge(_photo("coffee.png"))
-    assert ev["detail"] >= 9 and ev["cycle2"] is None and ev["cycle3"] is None and v is None
-    mirrored = dict(ev, cycle2=0.9, cycle3=0.9)
+    assert ev["detail"] >= 9 and ev["cycle2"] is not None and ev["cycle3"] is None and v is None
+    mirrored = dict(ev, cycle3=0.9)
     assert verdict(mirrored, 600, 400) is None
     assert verdict(dict(mirrored, detail=8.5), 600, 400) is not None
+
+
+@pytest.mark.parametrize("factor,quality", [(2, None), (4, 90), (2, 75)])
+def test_pixel_replication_is_caught_though_its_steps_read_as_detail(factor, quality):
+    # nearest-neighbour enlargement keeps hard steps (plenty of "pixel-level detail"), but its spectrum is
+    # mirrored about 0.25 cycles/pixel like any 2x interpolation's
+    im = _photo("coffee.png")
+    up = im.resize((im.width * factor, im.height * factor), Image.NEAREST)
+    ev, v = _judge(_jpeg(up, quality) if quality else up)
+    assert ev["detail"] >= 9 and v is not None and v["factor"] in (2.0, 4.0), ev
+    assert "2-pixel period" in v["why"]

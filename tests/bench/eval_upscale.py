@@ -119,8 +119,8 @@ def predict(ev: dict | None, min_detail: float, max_period3: float, max_smooth3:
             max_cycle3: float = np.inf) -> bool:
     return bool(ev) and (ev["detail"] < min_detail or ev["period3"] > max_period3 or ev["smooth3"] > max_smooth3
                          or (ev["predict3"] > max_predict3 and ev["detail"] < pattern_detail)
-                         or (ev["cycle2"] > max_cycle2 or ev["cycle3"] > max_cycle3)
-                         and ev["detail"] < upscale.MIRROR_DETAIL)
+                         or ev["cycle2"] > max_cycle2
+                         or (ev["cycle3"] > max_cycle3 and ev["detail"] < upscale.MIRROR_DETAIL))
 
 
 DETAIL_GRID = np.round(np.arange(0.5, 8.01, 0.1), 2)
@@ -167,7 +167,7 @@ def tune(rows) -> tuple[float, ...]:
                 best = (e, pr, pd)
     _, pr, pd = best
     base = base | (ok & (predict3 > pr) & (detail < pd))
-    errs = {(c2, c3): error(base | (ok & ((cycle2 > c2) | (cycle3 > c3)) & (detail < upscale.MIRROR_DETAIL)))
+    errs = {(c2, c3): error(base | (ok & ((cycle2 > c2) | ((cycle3 > c3) & (detail < upscale.MIRROR_DETAIL)))))
             for c2 in CYCLE2_GRID for c3 in CYCLE3_GRID}
     tied = sorted(k for k, e in errs.items() if e <= min(errs.values()) + 1e-12)
     # as for the detail: the middle of the tied values, first of cycle2, then of cycle3 beside it
