@@ -239,12 +239,13 @@ def test_check_cli_json_report_and_exit_codes(tmp_path, cli):
         assert {"id", "name", "status"} <= set(d["submission"])
         assert [c["rule"] for c in d["checks"]] == list(ALL_RULES)
         for c in d["checks"]:
-            assert set(c) == {"rule", "status", "message", "files"}
+            assert {"rule", "status", "message", "files"} <= set(c) <= {"rule", "status", "message", "files", "data"}
             assert c["status"] in ("pass", "info", "warn", "fail", "pending")
             assert isinstance(c["message"], str) and c["message"]
             assert all(isinstance(x, str) for x in c["files"])
     bad_corrupt = next(c for c in lines[1]["checks"] if c["rule"] == "images.corrupt")
     assert bad_corrupt["status"] == "fail" and bad_corrupt["files"] == ["broken.jpg"]
+    assert set(bad_corrupt["data"]["errors"]) == {"broken.jpg"}  # every image's reason, not only the first
     r = cli("check", "99")
     assert r.exit_code == 2 and "no submission with id 99" in r.stderr
     r = cli("check")
@@ -387,6 +388,37 @@ def test_queue_duplicate_names_the_other_submission(tmp_path, store, settings):
     r1 = {x["rule"]: x for x in run_checks(store, settings, [first])[first]}
     assert r1["images.queue-duplicate"]["status"] == "pass"
     assert r1["images.published-duplicate"]["status"] == "warn"
+
+
+def _png(arr) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_flat_images_are_no_perceptual_copies_of_each_other(tmp_path, store, settings):
+    # a flat image's perceptual hash is decided by rounding noise: a 1x1 black dot, a black strip and a grey
+    # square with a little noise all hash alike, yet none is a copy of another
+    rng = np.random.default_rng(0)
+    grey = (128 + rng.integers(-1, 2, (256, 256))).astype(np.uint8)
+    first, _ = submit(store, settings, tmp_path, {"grey.png": _png(grey), "pic.jpg": image_bytes(seed=3)},
+                      name="first.zip")
+    entries = {"dot.png": _png(np.zeros((1, 1), np.uint8)), "strip.png": _png(np.zeros((3, 2000), np.uint8)),
+               "dot-again.png": _png(np.zeros((1, 1), np.uint8)), "white.png": _png(np.full((300, 200), 255, np.uint8))}
+    _, r = submit(store, settings, tmp_path, entries, name="second.zip")
+    assert r["images.queue-duplicate"]["status"] == "pass", r["images.queue-duplicate"]
+    assert r["images.near-duplicate"]["status"] == "pass", r["images.near-duplicate"]
+    assert sorted(r["images.duplicate"]["files"]) == ["dot-again.png", "dot.png"]  # identical bytes still are
+
+
+def test_a_set_with_no_image_to_hash_is_checked_not_crashed(tmp_path, store, settings):
+    # no perceptual hash at all (every image undecodable): the near-duplicate index is empty, not an error
+    _, r = submit(store, settings, tmp_path, {"broken.jpg": b"\xff\xd8 not a jpeg", "empty.png": b""})
+    assert r["images.corrupt"]["status"] == "fail" and r["images.near-duplicate"]["status"] == "pass"
+    errors = r["images.corrupt"]["data"]["errors"]
+    assert set(errors) == {"broken.jpg", "empty.png"} and errors["empty.png"] == "empty file (0 bytes)"
+    # Pillow's message names the staged copy's path, which means nothing to the maintainer
+    assert errors["broken.jpg"].startswith("cannot decode") and "/" not in errors["broken.jpg"], errors
 
 
 def test_caption_lint_rules(tmp_path, store, settings, cli):

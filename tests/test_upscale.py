@@ -141,3 +141,12 @@ def test_pixel_replication_is_caught_though_its_steps_read_as_detail(factor, qua
     ev, v = _judge(_jpeg(up, quality) if quality else up)
     assert ev["detail"] >= 9 and v is not None and v["factor"] in (2.0, 4.0), ev
     assert "2-pixel period" in v["why"]
+
+
+def test_the_3_pixel_reason_names_only_the_trace_that_fired():
+    ev = {"detail": 4.0, "period3": 0.07, "smooth3": 0.01, "predict3": None, "cycle2": 0.0, "cycle3": 0.0,
+          "factor": 1.4}
+    assert "repeats every 3 pixels (cycle 7%" in verdict(ev, 900, 600)["why"]
+    assert "smoother" not in verdict(ev, 900, 600)["why"]
+    why = verdict(dict(ev, period3=0.01, smooth3=0.12), 900, 600)["why"]
+    assert "every third pixel is smoother than its neighbours (by 12%" in why and "cycle" not in why

@@ -33,6 +33,18 @@ SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 # size with our configurable limit before any pixel is allocated, and Pillow's warning is silenced there.
 
 
+def matchable_phash(analysis: dict | None) -> str | None:
+    """The perceptual hash to match copies by, or None for a flat image (luminance spread or tones under the
+    low-information thresholds): its hash is decided by rounding noise, so every black, white or grey image
+    hashes alike, and a 1x1 black dot would "match" a grey 768 px square. Identical bytes still match."""
+    if not analysis or not analysis.get("phash"):
+        return None
+    m = analysis.get("quality") or {}
+    if m.get("spread", quality.FLAT_BELOW) < quality.FLAT_BELOW or m.get("entropy", 8.0) < quality.FLAT_ENTROPY_BELOW:
+        return None
+    return analysis["phash"]
+
+
 def _bit_depth(path: str, im: Image.Image) -> int:
     if im.mode in SIXTEEN_BIT_MODES:
         return 16
@@ -121,7 +133,8 @@ def analyse(path: str, max_pixels: int) -> dict:
             out["error"] = f"over the limit of {max_pixels:,} pixels"
     except Exception as exc:  # a bad image is a finding, never a crash
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        out["error"] = f"cannot decode: {msg}"
+        # Pillow names the file by its staged path: the maintainer knows it by its name in the set
+        out["error"] = f"cannot decode: {msg.replace(repr(path), 'the file').replace(path, 'the file')}"
     return out
 
 

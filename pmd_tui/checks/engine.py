@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many
+from pmd_tui.checks.analysis import ANALYSIS_VERSION, analyse_many, matchable_phash
 from pmd_tui.checks.model import CheckContext
 from pmd_tui.checks.rules import captions, consent, images, layout, likeness, quality, screening, text
 from pmd_tui.config import Settings
@@ -26,11 +26,11 @@ ALL_RULES: tuple[str, ...] = tuple(r for m in RULE_MODULES for r in m.RULES)
 
 def _other_images(store: QueueStore, exclude: int, statuses: tuple[Status, ...]) -> list[dict]:
     """Images of other submissions in ``statuses`` (excluded images left out), with the perceptual hash
-    where it is cached."""
+    where it is cached (and the image is not flat: ``matchable_phash``)."""
     rows = store.images_of_others(exclude, statuses)
     cached = store.cache_get_many((r["sha256"] for r in rows if r["sha256"]), ANALYSIS_VERSION)
     for r in rows:
-        r["phash"] = cached.get(r["sha256"], {}).get("phash")
+        r["phash"] = matchable_phash(cached.get(r["sha256"]))
     return rows
 
 

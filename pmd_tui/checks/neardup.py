@@ -62,6 +62,9 @@ class HashIndex:
             keys = (self.hashes >> np.uint64(shift)) & np.uint64(mask)
             order = np.argsort(keys, kind="stable")
             sorted_keys = keys[order]
+            if not len(order):  # no hash at all (every image flat or undecodable): empty buckets
+                self.buckets.append({})
+                continue
             starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
             ends = np.r_[starts[1:], len(order)]
             self.buckets.append({int(sorted_keys[s]): order[s:e] for s, e in zip(starts, ends)})

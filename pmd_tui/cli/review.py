@@ -53,7 +53,9 @@ def check(obj: Context, ids, as_json, check_all, models, device):
         any_fail |= worst(findings) == "fail"
         if as_json:
             dump_json({"submission": submission_json(obj.store, sub),
-                       "checks": [{k: f[k] for k in ("rule", "status", "message", "files")} for f in findings]})
+                       # with each finding's data: the per-image figures the one-line message only samples
+                       "checks": [{k: f[k] for k in ("rule", "status", "message", "files", "data") if k in f}
+                                  for f in findings]})
             continue
         out(f"#{sid} {sub['name']}: {worst(findings)}")
         for f in findings:

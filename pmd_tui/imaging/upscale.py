@@ -374,9 +374,11 @@ def _why(evidence: dict, no_detail: bool, periodic: bool, predictable: bool, mir
         return (f"no pixel-level detail anywhere in the frame ({strongest} at 0.4-0.5 cycles/pixel; native photos "
                 f"show at least {MIN_DETAIL:g})")
     if periodic:
-        return (f"interpolation pattern: the fine structure repeats every 3 pixels (cycle {evidence['period3']:.0%}, "
-                f"every third pixel {evidence.get('smooth3', 0.0):.0%} smoother; native photos: under "
-                f"{MAX_PERIOD3:.0%} and {MAX_SMOOTH3:.0%})")
+        if evidence["period3"] > MAX_PERIOD3:
+            return (f"interpolation pattern: the fine structure repeats every 3 pixels (cycle "
+                    f"{evidence['period3']:.0%}; native photos: under {MAX_PERIOD3:.0%})")
+        return (f"interpolation pattern: every third pixel is smoother than its neighbours (by "
+                f"{evidence['smooth3']:.0%}; native photos: under {MAX_SMOOTH3:.0%})")
     if predictable:
         return (f"interpolation pattern: one pixel in three is a near-fixed blend of its neighbours (predicted "
                 f"{evidence['predict3']:.0%} better than the others; native photos: under {MAX_PREDICT3:.0%} "

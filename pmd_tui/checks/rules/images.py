@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pmd_tui.checks.analysis import matchable_phash
 from pmd_tui.checks.model import CheckContext, finding, names, plural
 from pmd_tui.checks.neardup import HashIndex, find_near_duplicates
 from pmd_tui.imaging.upscale import verdict
@@ -55,9 +56,9 @@ def _matches(ctx: CheckContext, others: list[dict]) -> dict[str, dict]:
     for f in ctx.images:
         p = by_sha.get(f["sha256"]) if f["sha256"] else None
         if p is None and index is not None:
-            a = ctx.analyses.get(f["name"], {})
-            if a.get("phash"):
-                js, _ds, _work = index.near(int(a["phash"], 16))
+            ph = matchable_phash(ctx.analyses.get(f["name"]))
+            if ph:
+                js, _ds, _work = index.near(int(ph, 16))
                 p = with_ph[int(js.min())] if len(js) else None
         if p is not None:
             hits[f["name"]] = p
@@ -136,8 +137,8 @@ def _duplicate_finding(dupes: list[list[str]]) -> dict:
 def _near_duplicates(ctx: CheckContext, dupes: list[list[str]]) -> dict:
     """Resized or re-encoded copies by perceptual hash (identical files are already reported)."""
     exact = {n for g in dupes for n in g}
-    hashes = [(n, int(a["phash"], 16)) for n, a in ctx.analyses.items()
-              if a.get("ok") and a.get("phash") and n not in exact]
+    hashes = [(n, int(matchable_phash(a), 16)) for n, a in ctx.analyses.items()
+              if a.get("ok") and matchable_phash(a) and n not in exact]
     near = find_near_duplicates(hashes, NEAR_DUPLICATE_BITS)
     if not near.pair_count:
         return finding("images.near-duplicate", "pass", "no near-identical images")

@@ -74,11 +74,12 @@ def check(ctx: CheckContext) -> list[dict]:
                      f"{'is' if len(bright) == 1 else 'are'} overexposed (95% of pixels brighter than {q.BRIGHT_ABOVE}/255)",
                      "no overexposed image"))
     gray = _hits(ctx, lambda a, m: (f"mode {a.get('mode')}" if a.get("mode") in q.GRAYSCALE_MODES else
-                                    f"channels within {m['channel_diff']}" if m["channel_diff"] <= q.GRAYSCALE_WITHIN
+                                    f"99.5% of pixels' channels within {m['channel_diff']}"
+                                    if m["channel_diff"] <= q.GRAYSCALE_WITHIN
                                     else None))
     out.append(_rule("images.grayscale", "info", gray,
                      f"{'is' if len(gray) == 1 else 'are'} grayscale (a grey mode, or RGB whose channels differ by at most "
-                     f"{q.GRAYSCALE_WITHIN} grey levels): a colour model learns grey",
+                     f"{q.GRAYSCALE_WITHIN} grey levels in 99.5% of pixels): a colour model learns grey",
                      "every image has colour"))
     odd = _hits(ctx, lambda a, m: f"{_aspect(a):.2f}:1" if _aspect(a) > q.ODD_ASPECT_ABOVE else None)
     out.append(_rule("images.odd-aspect-ratio", "info", odd,
