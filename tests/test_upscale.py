@@ -150,3 +150,21 @@ def test_the_3_pixel_reason_names_only_the_trace_that_fired():
     assert "smoother" not in verdict(ev, 900, 600)["why"]
     why = verdict(dict(ev, period3=0.01, smooth3=0.12), 900, 600)["why"]
     assert "every third pixel is smoother than its neighbours (by 12%" in why and "cycle" not in why
+
+
+def _tone(im: Image.Image, gain: float, offset: float) -> Image.Image:
+    arr = np.asarray(im, dtype=np.float32) * gain + offset * 255
+    return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("name", ["chelsea.png", "motorcycle_left.png"])
+@pytest.mark.parametrize("gain,offset", [(0.2, 0.0), (0.3, 0.55)], ids=["dark", "hazy"])
+def test_dark_and_hazy_photos_pass_and_their_enlargements_do_not(name, gain, offset):
+    # detail in grey levels shrinks with the tones' range: the floor that proves native pixels shrinks with it
+    toned = _tone(_photo(name), gain, offset)
+    ev, v = _judge(_jpeg(toned, 90))
+    assert ev["spread"] < 20 and v is None, ev
+    ev, v = _judge(_jpeg(toned.resize((toned.width * 2, toned.height * 2), Image.BICUBIC), 75))
+    assert v is not None, ev
+    if "no pixel-level detail" in v["why"]:
+        assert "at this image's contrast" in v["why"]

@@ -22,9 +22,9 @@ from PIL import Image
 from pmd_tui.imaging import quality
 from pmd_tui.imaging.upscale import upscale_evidence
 
-ANALYSIS_VERSION = 5  # 2: location found in XMP, extended XMP and PNG raw profiles too; 3: tile-based
+ANALYSIS_VERSION = 6  # 2: location found in XMP, extended XMP and PNG raw profiles too; 3: tile-based
 # upscale evidence, quality figures; 4: predictability of one pixel in three (upscale evidence); 5: the
-# mirrored-spectrum coherences at a 2- and a 3-pixel period (upscale evidence)
+# mirrored-spectrum coherences at a 2- and a 3-pixel period (upscale evidence); 6: its luminance spread
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}

@@ -67,7 +67,15 @@ def cases(photos: list[tuple[str, str]]) -> list[tuple]:
                 (f"{name} 0.5x lanczos", 0, "native 0.5x down", (path, ("down", 0.5, "lanczos"))),
                 (f"{name} 0.75x {down[i % 4]}", 0, "native 0.75x down", (path, ("down", 0.75, down[i % 4]))),
                 (f"{name} 0.6x {down[(i + 1) % 4]}", 0, "native 0.6x down", (path, ("down", 0.6, down[(i + 1) % 4]))),
-                (f"{name} jpeg75", 0, "native jpeg q75", (path, ("jpeg",)))]
+                (f"{name} jpeg75", 0, "native jpeg q75", (path, ("jpeg",))),
+                # a dark and a hazy (low-contrast) photo have less pixel-level detail in grey levels, not less
+                # native: both saved as JPEG q90, as a camera would
+                (f"{name} dark", 0, "native dark", (path, ("tone", "dark"))),
+                (f"{name} hazy", 0, "native hazy", (path, ("tone", "hazy")))]
+        for tone in TONES:  # ... and their enlargements must still be caught
+            out += [(f"{name} {tone} 2x bicubic q75", 1, f"2x bicubic {tone}", (path, ("up", 2, "bicubic", False, 75, tone))),
+                    (f"{name} {tone} 1.5x lanczos q90", 1, f"1.5x lanczos {tone}", (path, ("up", 1.5, "lanczos", False, 90, tone))),
+                    (f"{name} {tone} 3x bilinear raw", 1, f"3x bilinear {tone}", (path, ("up", 3, "bilinear", False, None, tone)))]
         j = 0
         for f in FACTORS:
             for kernel in KERNELS:
@@ -88,17 +96,30 @@ def _jpeg(im: Image.Image, q: int) -> Image.Image:
     return Image.open(buf).convert("RGB")
 
 
+TONES = {"dark": (0.2, 0.0), "hazy": (0.3, 0.55)}  # pixel values * gain + offset * 255
+
+
+def _tone(im: Image.Image, tone: str) -> Image.Image:
+    gain, offset = TONES[tone]
+    arr = np.asarray(im, dtype=np.float32) * gain + offset * 255
+    return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8))
+
+
 def build(recipe) -> Image.Image:
     path, op = recipe
     im = Image.open(path).convert("RGB")
     if op is None:
         return im
+    if op[0] == "tone":
+        return _jpeg(_tone(im, op[1]), 90)
     if op[0] == "down":
         _, scale, kernel = op
         return im.resize((round(im.width * scale), round(im.height * scale)), {**KERNELS, "box": Image.BOX}[kernel])
     if op[0] == "jpeg":
         return _jpeg(im, 75)
-    _, f, kernel, soft, q = op
+    _, f, kernel, soft, q, *tone = op
+    if tone:
+        im = _tone(im, tone[0])
     if max(im.size) > 640:
         s = 512 / max(im.size)
         im = im.resize((round(im.width * s), round(im.height * s)), Image.LANCZOS)
@@ -117,7 +138,7 @@ def measure(case) -> dict | None:
 def predict(ev: dict | None, min_detail: float, max_period3: float, max_smooth3: float = np.inf,
             max_predict3: float = np.inf, pattern_detail: float = 0.0, max_cycle2: float = np.inf,
             max_cycle3: float = np.inf) -> bool:
-    return bool(ev) and (ev["detail"] < min_detail or ev["period3"] > max_period3 or ev["smooth3"] > max_smooth3
+    return bool(ev) and (ev["detail"] < upscale.detail_floor(ev, min_detail) or ev["period3"] > max_period3 or ev["smooth3"] > max_smooth3
                          or (ev["predict3"] > max_predict3 and ev["detail"] < pattern_detail)
                          or ev["cycle2"] > max_cycle2
                          or (ev["cycle3"] > max_cycle3 and ev["detail"] < upscale.MIRROR_DETAIL))
@@ -149,7 +170,9 @@ def tune(rows) -> tuple[float, ...]:
     def error(pred):  # balanced: the false-positive rate plus the miss rate (axis -1: the rows)
         return (pred & ~labels).sum(axis=-1) / max(1, (~labels).sum()) + (~pred & labels).sum(axis=-1) / max(1, labels.sum())
 
-    no_detail = ok & (detail[None, :] < DETAIL_GRID[:, None])  # detail thresholds x rows
+    # the floor scales down with contrast under CONTRAST_REF (``upscale.detail_floor``)
+    contrast = np.array([upscale.detail_floor(r[4], 1.0) if r[4] else 1.0 for r in rows])
+    no_detail = ok & (detail[None, :] < DETAIL_GRID[:, None] * contrast[None, :])  # detail thresholds x rows
     best = None
     for p in PERIOD_GRID:
         for sm in SMOOTH_GRID:
@@ -158,7 +181,7 @@ def tune(rows) -> tuple[float, ...]:
             if best is None or errs.min() < best[0] - 1e-12:
                 best = (errs.min(), float(DETAIL_GRID[at[len(at) // 2]]), p, sm)
     _, d, p, sm = best
-    base = ok & ((detail < d) | (period > p) | (smooth > sm))
+    base = ok & ((detail < d * contrast) | (period > p) | (smooth > sm))
     best = None
     for pr in PREDICT_GRID:
         for pd in PATTERN_DETAIL_GRID:
@@ -184,7 +207,7 @@ def report(title: str, rows, min_detail: float, max_period3: float, max_smooth3:
                              max_cycle3) for r in rows])
     tp, fn = int((pred & (labels == 1)).sum()), int((~pred & (labels == 1)).sum())
     fp, tn = int((pred & (labels == 0)).sum()), int((~pred & (labels == 0)).sum())
-    print(f"\n{title}  (detail < {min_detail:g} grey levels, period3 > {max_period3:g}, smooth3 > {max_smooth3:g} "
+    print(f"\n{title}  (detail < {min_detail:g} grey levels (scaled with contrast), period3 > {max_period3:g}, smooth3 > {max_smooth3:g} "
           f"or predict3 > {max_predict3:g} with detail < {pattern_detail:g}, or cycle2 > {max_cycle2:g}, "
           f"cycle3 > {max_cycle3:g})")
     print(f"{'':22}{'flagged':>9}{'not flagged':>13}")
@@ -230,7 +253,7 @@ def main() -> None:
         sys.exit(f"no DreamBooth photos under {args.dreambooth} (use --dreambooth DIR)")
     # the measurements depend on the detector's code, not on its decision thresholds
     code = [line for line in Path(upscale.__file__).read_text().splitlines()
-            if not line.startswith(("MIN_DETAIL =", "MAX_PERIOD3 =", "MAX_SMOOTH3 =", "MAX_PREDICT3 =",
+            if not line.startswith(("MIN_DETAIL =", "CONTRAST_REF =", "MAX_PERIOD3 =", "MAX_SMOOTH3 =", "MAX_PREDICT3 =",
                                                  "PATTERN_DETAIL =", "MAX_CYCLE2 =", "MAX_CYCLE3 =", "#"))]
     key = hashlib.sha256("\n".join(code).encode() + Path(__file__).read_bytes()).hexdigest()
     cached = {}
