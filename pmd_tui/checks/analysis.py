@@ -39,10 +39,8 @@ def matchable_phash(analysis: dict | None) -> str | None:
     hashes alike, and a 1x1 black dot would "match" a grey 768 px square. Identical bytes still match."""
     if not analysis or not analysis.get("phash"):
         return None
-    m = analysis.get("quality") or {}
-    if m.get("spread", quality.FLAT_BELOW) < quality.FLAT_BELOW or m.get("entropy", 8.0) < quality.FLAT_ENTROPY_BELOW:
-        return None
-    return analysis["phash"]
+    m = analysis.get("quality")
+    return None if m and quality.is_flat(m) else analysis["phash"]
 
 
 def _bit_depth(path: str, im: Image.Image) -> int:

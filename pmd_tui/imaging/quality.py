@@ -27,6 +27,11 @@ GRAYSCALE_WITHIN = 4  # largest channel difference (grey levels) of 99.5% of pix
 ODD_ASPECT_ABOVE = 2.5  # long side / short side
 
 
+def is_flat(m: dict) -> bool:
+    """Flat or nearly, by the measured figures ``m``: too little luminance spread, or too few tones."""
+    return m["spread"] < FLAT_BELOW or m["entropy"] < FLAT_ENTROPY_BELOW
+
+
 def reduction(width: int, height: int) -> int:
     """Integer box-reduction factor that brings the long side to at most REFERENCE_SIDE."""
     return max(1, -(-max(width, height) // REFERENCE_SIDE))

@@ -73,6 +73,8 @@ MAX_CYCLE3 = 0.4  # ... mirrored about 1/3 or 1/6 cycle/pixel, in step with a 3-
 MIRROR_DETAIL = 9.0  # the 3-pixel one counts (and is measured) only with less pixel-scale detail than this:
 # no interpolation keeps more than 8.6 grey levels (eval_upscale.py), half of native photos have more
 MIN_SIDE = 64
+LINE_STEP = 2 * ROW_STEP  # every 8th row and column for the 3-pixel figures: a few hundred lines average out
+# the content, and the pattern is in every line
 CUT_TO_FACTOR = 0.87  # kernels start falling a little before their cut-off (measured on bicubic and Lanczos)
 FALL = 0.6  # decades below the plateau that mark the cut-off (or half-way to the floor, if that is higher)
 
@@ -155,10 +157,9 @@ def _period3(g: np.ndarray) -> tuple[float, float, Sequence[np.ndarray]]:
     downscaled by 0.75x or 0.6x repeat every 3 pixels too, but weakly, or with one phase sharper.
     """
     strength, smoothing = [], []
-    step = 2 * ROW_STEP  # a few hundred lines average out the content; the pattern is in every line
-    lines = _Lines(g, step)
+    lines = _Lines(g, LINE_STEP)
     for axis in (0, 1):
-        d2 = _mean_d2(g, step, axis)
+        d2 = _mean_d2(g, LINE_STEP, axis)
         n = len(d2) // 3 * 3
         if n < 48:
             return 0.0, 0.0, []
@@ -232,8 +233,7 @@ def _cycle3(g: np.ndarray) -> float:
     enlargements by 1.5x (cut-off 1/3 cycle/pixel) and 3x (1/6) mirror their content about those
     frequencies, with the phase of a 3-pixel period; the stronger pairing, on the weaker axis, counts."""
     axes = []
-    step = 2 * ROW_STEP
-    for a in (g[::step], g[:, ::step].T):
+    for a in (g[::LINE_STEP], g[:, ::LINE_STEP].T):
         n = a.shape[1] // PIECE3 * PIECE3
         # splitting the line axis is a view even of the transposed columns; the window makes the one copy
         s = scipy.fft.rfft(a[:, :n].reshape(a.shape[0], -1, PIECE3) * _WINDOW3, axis=2)
@@ -315,10 +315,11 @@ def upscale_evidence(gray: np.ndarray, complete: bool = False) -> dict | None:
     proving = fine[ratio >= MIN_RATIO]
     detail = float(np.sqrt(proving.max() / WHITE)) if len(proving) else 0.0
     period3, smooth3, lines = _period3(g)
-    ev = {"detail": round(detail, 3), "spread": round(float(g[::4, ::4].std()), 1), "period3": round(period3, 4), "smooth3": round(smooth3, 4), "predict3": None,
-          "cycle2": None, "cycle3": None, "factor": round(_factor(spectra, coarse), 2)}
+    ev = {"detail": round(detail, 3), "spread": round(float(g[::4, ::4].std()), 1), "period3": round(period3, 4),
+          "smooth3": round(smooth3, 4), "predict3": None, "cycle2": None, "cycle3": None,
+          "factor": round(_factor(spectra, coarse), 2)}
     # each further figure only where no trace found so far decides the verdict, cheapest first
-    undecided = detail_floor(ev) <= ev["detail"] and ev["period3"] <= MAX_PERIOD3 and ev["smooth3"] <= MAX_SMOOTH3
+    undecided = not (_no_detail(ev) or _periodic(ev))
     if complete or undecided:
         ev["cycle2"] = round(_cycle2(pieces), 3)
     if complete or (undecided and ev["detail"] < MIRROR_DETAIL and not _mirrored(ev, 2)):
@@ -338,13 +339,21 @@ def detail_floor(evidence: dict, min_detail: float = MIN_DETAIL) -> float:
     return min_detail * min(1.0, evidence.get("spread", CONTRAST_REF) / CONTRAST_REF)
 
 
+def _no_detail(evidence: dict) -> bool:
+    return evidence["detail"] < detail_floor(evidence)
+
+
+def _periodic(evidence: dict) -> bool:
+    return evidence["period3"] > MAX_PERIOD3 or evidence.get("smooth3", 0.0) > MAX_SMOOTH3
+
+
 def _mirrored(evidence: dict, period: int) -> bool:
     """The mirrored-spectrum trace at a ``period``-pixel period: a coherence over its threshold (at 3
     pixels, only where there is less pixel-level detail than MIRROR_DETAIL).
 
     The 2-pixel one counts at any detail: pixel replication (nearest-neighbour 2x, 4x) keeps hard steps
     that read as plenty of detail, and mirrors its spectrum all the same (0.85-0.95); native photos stay
-    under 0.18 at any detail."""
+    at or under 0.2 at any detail."""
     value = evidence.get(f"cycle{period}")
     if value is None:
         return False
@@ -357,8 +366,7 @@ def verdict(evidence: dict | None, width: int, height: int) -> dict | None:
     """{'factor', 'native': (w, h), 'why'} for an image judged upscaled, else None."""
     if not evidence:
         return None
-    no_detail = evidence["detail"] < detail_floor(evidence)
-    periodic = evidence["period3"] > MAX_PERIOD3 or evidence.get("smooth3", 0.0) > MAX_SMOOTH3
+    no_detail, periodic = _no_detail(evidence), _periodic(evidence)
     # (measured only where it decides: with some detail, but under PATTERN_DETAIL, and no other trace)
     predictable = (not no_detail and evidence["detail"] < PATTERN_DETAIL
                    and (evidence.get("predict3") or 0.0) > MAX_PREDICT3)

@@ -137,8 +137,8 @@ def _duplicate_finding(dupes: list[list[str]]) -> dict:
 def _near_duplicates(ctx: CheckContext, dupes: list[list[str]]) -> dict:
     """Resized or re-encoded copies by perceptual hash (identical files are already reported)."""
     exact = {n for g in dupes for n in g}
-    hashes = [(n, int(matchable_phash(a), 16)) for n, a in ctx.analyses.items()
-              if a.get("ok") and matchable_phash(a) and n not in exact]
+    hashes = [(n, int(ph, 16)) for n, a in ctx.analyses.items()
+              if a.get("ok") and n not in exact and (ph := matchable_phash(a))]
     near = find_near_duplicates(hashes, NEAR_DUPLICATE_BITS)
     if not near.pair_count:
         return finding("images.near-duplicate", "pass", "no near-identical images")

@@ -51,8 +51,8 @@ def _aspect(a: dict) -> float:
 
 def check(ctx: CheckContext) -> list[dict]:
     out = []
-    flat = _hits(ctx, lambda a, m: (f"spread {m['spread']:.1f} grey levels" if m["spread"] < q.FLAT_BELOW else
-                                    f"{m['entropy']:.2f} bits" if m["entropy"] < q.FLAT_ENTROPY_BELOW else None))
+    flat = _hits(ctx, lambda a, m: (None if not q.is_flat(m) else f"spread {m['spread']:.1f} grey levels"
+                                    if m["spread"] < q.FLAT_BELOW else f"{m['entropy']:.2f} bits"))
     out.append(_rule("images.low-information", "warn", flat,
                      f"{'is' if len(flat) == 1 else 'are'} flat or nearly (luminance spread under {q.FLAT_BELOW:g} "
                      f"grey levels, or under {q.FLAT_ENTROPY_BELOW:g} bits of tones): little to learn from",
