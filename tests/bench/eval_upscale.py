@@ -18,7 +18,9 @@ with scikit-image) and the DreamBooth dataset (54 photos in 10 subject folders; 
 For each direction (tune on scikit-image, test on DreamBooth; then the reverse) it chooses the
 thresholds (minimum pixel-scale detail, maximum 3-pixel cycle and smoothing; then the predictability of
 one phase in three and the detail under which it counts; then the mirrored-spectrum coherences at a 2- and
-a 3-pixel period) that minimise the balanced error on the tuning set, then prints the confusion table, precision and recall on the held-out set. Last it prints what the thresholds shipped in ``pmd_tui/imaging/upscale.py`` do on both sets.
+a 3-pixel period) that minimise the balanced error on the tuning set, then prints the confusion table,
+precision and recall on the held-out set. Last it prints what the thresholds shipped in
+``pmd_tui/imaging/upscale.py`` do on both sets.
 """
 
 from __future__ import annotations
@@ -138,7 +140,9 @@ def measure(case) -> dict | None:
 def predict(ev: dict | None, min_detail: float, max_period3: float, max_smooth3: float = np.inf,
             max_predict3: float = np.inf, pattern_detail: float = 0.0, max_cycle2: float = np.inf,
             max_cycle3: float = np.inf) -> bool:
-    return bool(ev) and (ev["detail"] < upscale.detail_floor(ev, min_detail) or ev["period3"] > max_period3 or ev["smooth3"] > max_smooth3
+    """``upscale.verdict``'s rules with these thresholds (the tuning varies them)."""
+    return bool(ev) and (ev["detail"] < upscale.detail_floor(ev, min_detail) or ev["period3"] > max_period3
+                         or ev["smooth3"] > max_smooth3
                          or (ev["predict3"] > max_predict3 and ev["detail"] < pattern_detail)
                          or ev["cycle2"] > max_cycle2
                          or (ev["cycle3"] > max_cycle3 and ev["detail"] < upscale.MIRROR_DETAIL))
