@@ -10,12 +10,22 @@ Excluded images are left alone. Captions keep their source (a prefixed Florence-
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
+
+import regex
 
 from pmd_tui.config import Settings
 from pmd_tui.decisions import recheck_after_change
 from pmd_tui.errors import InputError, StateError
 from pmd_tui.store import QueueStore
+
+# A user's pattern (from the CLI, the TUI or a preset) may backtrack catastrophically, e.g. ``(a+)+$``: the
+# `regex` module stops a match after this long, so no pattern can hang the CLI or freeze the TUI.
+PATTERN_TIMEOUT_S = 1.0
+# ... and a whole preview gives up after this long, so slow-but-finite matches over many captions cannot
+# freeze the TUI either (the preview runs where the maintainer waits for it).
+PLAN_BUDGET_S = 5.0
 
 OPERATIONS = {
     "add-trigger": "add the trigger word where it is missing",
@@ -24,6 +34,32 @@ OPERATIONS = {
     "normalise": "normalise whitespace and tag separators",
     "remove-tag": "remove a tag everywhere",
 }
+
+
+def user_pattern(find: str) -> regex.Pattern:
+    """Compile a pattern someone typed; every way it can be malformed is one line."""
+    try:
+        return regex.compile(find)
+    except (regex.error, OverflowError, ValueError, RecursionError, MemoryError) as exc:
+        raise InputError(f"bad regular expression {find!r}: {str(exc) or type(exc).__name__}") from None
+
+
+def bounded_sub(pattern: regex.Pattern, repl: str, text: str) -> str:
+    """``pattern.sub`` that gives up after PATTERN_TIMEOUT_S instead of backtracking forever."""
+    try:
+        return pattern.sub(repl, text, timeout=PATTERN_TIMEOUT_S)
+    except TimeoutError:
+        raise InputError(f"the pattern {pattern.pattern!r} took longer than {PATTERN_TIMEOUT_S:g} s on one "
+                         "caption (catastrophic backtracking); simplify it") from None
+    except (regex.error, IndexError, ValueError, OverflowError, MemoryError) as exc:
+        raise InputError(f"bad replacement {repl!r}: {str(exc) or type(exc).__name__}") from None
+
+
+def _one_trigger(word: str) -> None:
+    """A trigger word is one word-like token: a comma or a line break would make it two tags."""
+    if any(ch in word for ch in ",\n\r\t;") or any(ord(ch) < 32 for ch in word):
+        raise InputError(f"{word!r} is not one trigger word (no comma, semicolon or line break; "
+                         "give one trigger per argument)")
 
 
 @dataclass
@@ -83,6 +119,7 @@ def _edit_fn(op: str, args: dict, trigger: str | None):
         word = (args.get("word") or trigger or "").strip()
         if not word:
             raise InputError("no trigger word: give one, or set the submission's trigger words (m / pmd-tui edit)")
+        _one_trigger(word)
         args["word"] = word
         pattern = _word(word)
         suffix = bool(args.get("suffix"))
@@ -99,6 +136,8 @@ def _edit_fn(op: str, args: dict, trigger: str | None):
         old, new = (args.get("old") or "").strip(), (args.get("new") or "").strip()
         if not old or not new:
             raise InputError("rename needs the old and the new trigger word")
+        _one_trigger(old)
+        _one_trigger(new)
         pattern = _word(old)
         return lambda text: pattern.sub(lambda _m: new, text)
     if op == "replace":
@@ -106,15 +145,12 @@ def _edit_fn(op: str, args: dict, trigger: str | None):
         if not find:
             raise InputError("replace needs the text to find")
         if args.get("regex"):
+            pattern = user_pattern(find)
             try:
-                pattern = re.compile(find)
-            except re.error as exc:
-                raise InputError(f"bad regular expression {find!r}: {exc}") from exc
-            try:
-                pattern.sub(repl, "")
-            except (re.error, IndexError) as exc:
-                raise InputError(f"bad replacement {repl!r}: {exc}") from exc
-            return lambda text: pattern.sub(repl, text)
+                pattern.sub(repl, "", timeout=PATTERN_TIMEOUT_S)
+            except (regex.error, IndexError, ValueError, OverflowError) as exc:
+                raise InputError(f"bad replacement {repl!r}: {exc}") from None
+            return lambda text: bounded_sub(pattern, repl, text)
         return lambda text: text.replace(find, repl)
     if op == "normalise":
         return normalise
@@ -141,9 +177,13 @@ def plan(store: QueueStore, submission_id: int, op: str, **args) -> Plan:
     args = {k: v for k, v in args.items() if v is not None}
     fn = _edit_fn(op, args, first_trigger(sub["trigger_words"]))
     p = Plan(submission_id, op, args)
+    deadline = time.monotonic() + PLAN_BUDGET_S
     for f in store.files(submission_id, "image"):
         if f["excluded"] or f["caption"] is None:
             continue
+        if time.monotonic() > deadline:
+            raise InputError(f"{op} took longer than {PLAN_BUDGET_S:g} s over the captions; nothing was "
+                             "changed (simplify the pattern)")
         new = fn(f["caption"])
         if new != f["caption"]:
             p.changes.append(Change(f["id"], f["name"], f["caption"], new))

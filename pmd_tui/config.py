@@ -10,6 +10,7 @@ errors that name the key and the file.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -90,20 +91,72 @@ class Settings:
         return paths.data_dir_for(self.db_path)
 
 
+# What each number may be: (low, high, whether low itself is allowed). NaN and infinities never pass
+# (a NaN compares false with everything, so `score >= nan` would silently switch a guard off), and each
+# bound is what the value can mean: a share is 0-1, a time fits the clock (time.sleep and httpx take at
+# most about 2**31 s on some systems; a week is plenty), a count or size is positive.
+_WEEK_S = 7 * 24 * 3600.0
+_HUGE = 2**53
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "limits.max_entries": (1, 10_000_000, True),
+    "limits.max_total_bytes": (1, _HUGE, True),
+    "limits.max_entry_bytes": (1, _HUGE, True),
+    "limits.max_ratio": (1.0, 1e9, True),
+    "limits.ratio_floor_bytes": (0, _HUGE, True),
+    "limits.max_pixels": (1, _HUGE, True),
+    "limits.max_download_bytes": (1, _HUGE, True),
+    "limits.max_download_seconds": (0.0, _WEEK_S, False),
+    "limits.download_timeout_s": (0.0, _WEEK_S, False),
+    "limits.max_redirects": (0, 100, True),
+    "limits.min_short_side": (0, 1_000_000, True),
+    "nsfw_threshold": (0.0, 1.0, True),
+    "identity_threshold": (-1.0, 1.0, True),
+    "bystander_min_size": (0.0, 1.0, True),
+    "bystander_warn_size": (0.0, 1.0, True),
+    "caption_max_words": (1, 1_000_000, True),
+}
+
+
+def _range_error(settings: "Settings", cfg_path: Path) -> InputError | None:
+    """The first number outside its range, as one line naming the key, the value and the allowed range."""
+    for key, (low, high, low_ok) in RANGES.items():
+        holder = settings
+        for part in key.split("."):
+            holder = getattr(holder, part)
+        value = holder
+        ok = math.isfinite(value) and (value >= low if low_ok else value > low) and value <= high
+        if not ok:
+            name = "[limits] " + key.removeprefix("limits.") if key.startswith("limits.") else key
+            bound = f"{'at least' if low_ok else 'more than'} {low:g} and at most {high:g}"
+            return InputError(f"config file {cfg_path}: {name} should be a number {bound}, not {value!r}")
+    return None
+
+
+def _opt_out_problem(path: Path, explicit: bool) -> str | None:
+    """A named opt-out list that cannot be read would silently switch the artist check off: refuse it."""
+    from pmd_tui.userfiles import regular_file_problem
+
+    problem = regular_file_problem(path)
+    if problem == "does not exist" and not explicit:
+        return None  # the default list is optional
+    return problem
+
+
 # keys of the file that are not Settings fields of the same name
 FILE_ONLY_KEYS = ("db",)
 _SETTINGS = TypeAdapter(Settings)
 
 
 def _read_toml(cfg_path: Path, explicit: bool) -> dict:
-    if cfg_path.is_file():
-        try:
-            return tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"config file {cfg_path} is not valid TOML: {exc}") from None
-    if explicit:
-        raise InputError(f"config file {cfg_path} does not exist")
-    return {}
+    from pmd_tui.userfiles import read_user_text
+
+    if not explicit and not cfg_path.exists():
+        return {}
+    text = read_user_text(cfg_path, what="config file", max_bytes=1024 * 1024)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"config file {cfg_path} is not valid TOML: {exc}") from None
 
 
 def _unknown_keys(data: dict, cfg_path: Path) -> None:
@@ -134,7 +187,7 @@ def _type_error(exc: ValidationError, cfg_path: Path) -> InputError:
 def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike | None = None) -> Settings:
     """Resolve the database location and read the optional config file."""
     cfg_path = Path(config or os.environ.get("PMD_CONFIG") or default_config_path())
-    data: dict[str, Any] = _read_toml(cfg_path, explicit=bool(config))
+    data: dict[str, Any] = _read_toml(cfg_path, explicit=bool(config or os.environ.get("PMD_CONFIG")))
     _unknown_keys(data, cfg_path)
     if "db" in data and not isinstance(data["db"], str):
         raise InputError(f"config file {cfg_path}: db should be string, not {data['db']!r}")
@@ -143,9 +196,16 @@ def load_settings(db: str | os.PathLike | None = None, config: str | os.PathLike
     if opt_out is not None and not isinstance(opt_out, str):
         raise InputError(f"config file {cfg_path}: opt_out_file should be string, not {opt_out!r}")
     values = {k: v for k, v in data.items() if k not in FILE_ONLY_KEYS}
-    values.update(db_path=db_path.resolve(),
-                  opt_out_file=Path(opt_out).expanduser() if opt_out else paths.default_opt_out_file())
+    opt_out_path = Path(opt_out).expanduser() if opt_out else paths.default_opt_out_file()
+    values.update(db_path=db_path.resolve(), opt_out_file=opt_out_path)
     try:
-        return _SETTINGS.validate_python(values)
+        settings = _SETTINGS.validate_python(values)
     except ValidationError as exc:
         raise _type_error(exc, cfg_path) from None
+    if (err := _range_error(settings, cfg_path)) is not None:
+        raise err
+    if problem := _opt_out_problem(opt_out_path, explicit=bool(opt_out)):
+        origin = "opt_out_file in " + str(cfg_path) if data.get("opt_out_file") else (
+            "PMD_OPT_OUT_FILE" if opt_out else "the artist opt-out list")
+        raise InputError(f"{origin}: {opt_out_path} {problem} (the artist opt-out check needs it)")
+    return settings

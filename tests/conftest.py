@@ -11,7 +11,13 @@ os.environ.setdefault("PMD_PREVIEW", "halfcell")
 os.environ.setdefault("PMD_ALLOW_PRIVATE_URLS", "1")
 os.environ.pop("GITHUB_TOKEN", None)
 os.environ.pop("GITHUB_API_URL", None)
-os.environ.setdefault("PMD_OPT_OUT_FILE", "/nonexistent/pmd-tui-tests/opt-out-artists.txt")
+if "PMD_OPT_OUT_FILE" not in os.environ:
+    # an empty list of one's own (a named list that is missing is refused), never the user's own list
+    import tempfile
+
+    _empty = os.path.join(tempfile.mkdtemp(prefix="pmd-tui-tests-"), "opt-out-artists.txt")
+    open(_empty, "w").close()
+    os.environ["PMD_OPT_OUT_FILE"] = _empty
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # one pytest-xdist worker per core already: torch's own thread pool in each would oversubscribe the cores
     # (building the tiny Florence-2 took 75 s instead of 9). Set before anything imports torch.
@@ -23,6 +29,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 def db_path(tmp_path, monkeypatch):
     path = tmp_path / "queue.db"
     monkeypatch.setenv("PMD_DB", str(path))
+    # an empty config and opt-out list of the test's own (a named file that is missing is refused)
+    (tmp_path / "no-config.toml").write_text("")
+    (tmp_path / "no-opt-out.txt").write_text("")
     monkeypatch.setenv("PMD_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("PMD_OPT_OUT_FILE", str(tmp_path / "no-opt-out.txt"))  # never the user's own list
     return path
@@ -116,6 +125,7 @@ def screening_config(tiny_screeners, tiny_sface, db_path, tmp_path, monkeypatch)
     """A config that points the screening models at the tiny ones; returns the opt-out file path."""
     nsfw, faces = tiny_screeners
     opt_out = tmp_path / "opt-out-artists.txt"
+    opt_out.touch()  # a named list must exist (an empty one names no artist)
     cfg = tmp_path / "screening.toml"
     cfg.write_text(f'nsfw_model = "{nsfw}"\nface_model = "{faces}"\nface_recognizer = "{tiny_sface}"\n'
                    f'opt_out_file = "{opt_out}"\nopt_out_artists = ["Jane Q. Painter"]\n')

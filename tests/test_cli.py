@@ -55,6 +55,7 @@ def test_several_sources_print_one_id_each(tmp_path, cli):
 
 def test_installed_console_script_chains(tmp_path):
     z = make_zip(tmp_path / "s.zip", kohya_set(2))
+    (tmp_path / "none.toml").write_text("")
     env = {**os.environ, "PMD_DB": str(tmp_path / "q.db"), "PMD_CONFIG": str(tmp_path / "none.toml")}
     exe = os.path.join(os.path.dirname(sys.executable), "pmd-tui")
     out = subprocess.run([exe, "add", str(z)], capture_output=True, text=True, env=env, check=True)

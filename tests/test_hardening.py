@@ -482,6 +482,7 @@ def test_extraction_folders_of_a_killed_add_are_swept_by_the_next(tmp_path, stor
     from pmd_tui.intake.service import add_source, work_folder
 
     z = make_zip(tmp_path / "s.zip", kohya_set(3))
+    (tmp_path / "none.toml").write_text("")
     proc = subprocess.Popen([sys.executable, "-c", ADD_SCRIPT, str(settings.db_path), str(z)], stdout=subprocess.PIPE,
                             text=True, cwd=Path(__file__).resolve().parent.parent,
                             env={**os.environ, "PMD_CONFIG": str(tmp_path / "none.toml")})

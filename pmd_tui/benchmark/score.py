@@ -24,8 +24,12 @@ from pmd_tui.benchmark import metrics, prompts
 from pmd_tui.errors import InputError
 from pmd_tui.imaging.decode import try_load_rgb
 from pmd_tui.imaging.probe import IMAGE_EXTS
+from pmd_tui.userfiles import read_user_text
 
 Progress = Callable[[int, int, str], None]
+# a prompt is a sentence or a tag list; a line past this is not one (and a 100 MB line must not be parsed)
+MAX_PROMPT_LINE = 4000
+MAX_INDEX_BYTES = 64 * 1024 * 1024  # prompts.jsonl: 16,000 prompts of the longest length
 MAX_SIDE = 512  # every feature model here looks at 224 px; a bounded decode keeps memory flat
 KID_MIN = 10  # fewer images per side and the kernel estimate's spread swamps the differences between runs
 METRIC_LABELS = {"dino": "DINO", "clip_i": "CLIP-I", "clip_t": "CLIP-T", "identity": "ID", "fd_dino": "FD-DINO",
@@ -51,29 +55,57 @@ class ScoreResult:
 
 def collect_samples(folder: Path, sub: dict, templates: list[str]) -> tuple[list[Sample], list[str]]:
     """Each generated image with its prompt: ``prompts.jsonl`` (``file_name``, ``prompt``) first, then a
-    same-stem ``.txt``, then a leading prompt number (``07_seed1.png`` = prompt 7 of ``pmd-tui prompts``)."""
+    same-stem ``.txt``, then a leading prompt number (``07_seed1.png`` = prompt 7 of ``pmd-tui prompts``).
+
+    Only regular files inside the folder count: a link that leads out of it is skipped with a warning
+    (a samples folder is someone's output, not a licence to read the rest of the disk)."""
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder of generated samples")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    root = folder.resolve()
+    warnings: list[str] = []
+    images = []
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() not in IMAGE_EXTS:
+            continue
+        if p.is_symlink() and not _inside(p, root):
+            warnings.append(f"{p.name}: a link that leads out of the samples folder; skipped")
+            continue
+        if p.is_file():
+            images.append(p)
     if not images:
         raise InputError(f"{folder} holds no images ({', '.join(sorted(IMAGE_EXTS))})")
     mapped: dict[str, str] = {}
     index = folder / "prompts.jsonl"
-    if index.is_file():
-        for n, line in enumerate(index.read_text(encoding="utf-8").splitlines(), 1):
+    if index.exists() or index.is_symlink():
+        if index.is_symlink() and not _inside(index, root):
+            raise InputError(f"{index} is a link that leads out of the samples folder")
+        text = read_user_text(index, what="prompt index", max_bytes=MAX_INDEX_BYTES)
+        for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
+            if len(line) > MAX_PROMPT_LINE:
+                raise InputError(f"{index} line {n}: {len(line):,} characters, over the limit of {MAX_PROMPT_LINE:,}")
             try:
                 row = json.loads(line)
-                mapped[str(row.get("file_name") or row["file"])] = str(row["prompt"])
+                name, prompt = row.get("file_name") or row["file"], row["prompt"]
             except (ValueError, KeyError, TypeError, AttributeError):
                 raise InputError(f"{index} line {n}: expected {{\"file_name\": ..., \"prompt\": ...}}") from None
-    out, warnings = [], []
+            if not isinstance(name, str) or not isinstance(prompt, str) or not prompt.strip():
+                raise InputError(f"{index} line {n}: file_name and prompt should be non-empty text, "
+                                 f"not {type(name).__name__} and {type(prompt).__name__}")
+            mapped[name] = prompt
+    out = []
     for path in images:
         prompt = mapped.get(path.name)
         side = path.with_suffix(".txt")
         if prompt is None and side.is_file():
-            prompt = side.read_text(encoding="utf-8", errors="replace").strip() or None
+            if side.is_symlink() and not _inside(side, root):
+                warnings.append(f"{side.name}: a link that leads out of the samples folder; not read")
+            else:
+                try:
+                    prompt = read_user_text(side, what="prompt", max_bytes=MAX_PROMPT_LINE).strip() or None
+                except InputError as exc:
+                    warnings.append(f"{side.name}: {exc}")
         if prompt is None:
             m = re.match(r"^p?(\d+)(?:[_\-. ]|$)", path.stem)
             if m and 1 <= int(m.group(1)) <= len(templates):
@@ -84,15 +116,42 @@ def collect_samples(folder: Path, sub: dict, templates: list[str]) -> tuple[list
     return out, warnings
 
 
-def _load_all(paths: list[Path], what: str) -> tuple[list, list[str]]:
-    images, bad = [], []
-    for p in paths:
-        im = try_load_rgb(p, MAX_SIDE)
-        if isinstance(im, str):
-            bad.append(f"{what} {p.name}: {im}")
-        else:
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, links followed, stays under ``root``."""
+    try:
+        return path.resolve().is_relative_to(root)
+    except OSError:
+        return False
+
+
+# images decoded at once while scoring: features are kept, pixels are not, so memory stays flat however
+# many samples a folder holds (tests/bench/bench_score_memory.py measures it)
+FEATURE_BATCH = 32
+
+
+def _features(items: list[tuple[Path, object]], what: str, dino, clip):
+    """DINO and CLIP image features of every item that decodes, a batch at a time.
+
+    Returns (the items that decoded, DINO features, CLIP features, a line for each that did not)."""
+    import numpy as np
+
+    kept, bad, d_parts, c_parts = [], [], [], []
+    for start in range(0, len(items), FEATURE_BATCH):
+        images = []
+        for path, item in items[start:start + FEATURE_BATCH]:
+            im = try_load_rgb(path, MAX_SIDE)
+            if isinstance(im, str):
+                bad.append(f"{what} {path.name}: {im}")
+                continue
             images.append(im)
-    return images, bad
+            kept.append(item)
+        if images:
+            d_parts.append(dino.embed(images))
+            c_parts.append(clip.embed_images(images))
+        del images
+    if not kept:
+        return kept, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32), bad
+    return kept, np.concatenate(d_parts), np.concatenate(c_parts), bad
 
 
 def score(store, settings, dataset: str, samples_dir: str | Path, *, label: str, device: str = "auto",
@@ -110,30 +169,29 @@ def score(store, settings, dataset: str, samples_dir: str | Path, *, label: str,
     refs_files, reference = (val, "validation") if val else (files, "train")
     templates = prompts.templates(sub, store.eval_prompts(sub["id"]))
     samples, warnings = collect_samples(Path(samples_dir), sub, templates)
-    say(0, 4, "loading images")
-    ref_images, bad_refs = _load_all([staged / f["name"] for f in refs_files], "reference")
-    kept, sample_images, bad_samples = _load_samples(samples)
-    if not ref_images:
+    say(0, 4, "loading the models")
+    dino = load_dino(settings.dino_model, device)
+    clip = load_clip(settings.clip_model, device)
+    say(1, 4, "reference features")
+    _refs, d_refs, c_refs, bad_refs = _features([(p, p) for p in (staged / f["name"] for f in refs_files)],
+                                                 "reference", dino, clip)
+    if not len(d_refs):
         raise InputError(f"dataset {sub['name']!r} has no readable reference image")
-    if not sample_images:
+    say(2, 4, "sample features")
+    kept, d_samples, c_samples, bad_samples = _features([(s.path, s) for s in samples], "sample", dino, clip)
+    if not kept:
         raise InputError(f"no readable sample image in {samples_dir}")
     notes: dict[str, str] = {}
-    say(1, 4, "DINO features")
-    dino = load_dino(settings.dino_model, device)
-    d_samples, d_refs = dino.embed(sample_images), dino.embed(ref_images)
-    say(2, 4, "CLIP features")
-    clip = load_clip(settings.clip_model, device)
-    c_samples, c_refs = clip.embed_images(sample_images), clip.embed_images(ref_images)
     result: dict[str, float | None] = {
         "dino": metrics.mean_pairwise_cosine(d_samples, d_refs),
         "clip_i": metrics.mean_pairwise_cosine(c_samples, c_refs),
     }
-    prompted = _text_alignment(clip, c_samples, kept, sub, result, notes)
     say(3, 4, "distribution distances")
+    prompted = _text_alignment(clip, c_samples, kept, sub, result, notes)
     _distribution_distances(d_samples, d_refs, result, notes)
     _identity(sub, identity, kept, [staged / f["name"] for f in refs_files], result, notes)
     say(4, 4, "done")
-    detail = {"samples": len(kept), "prompted": len(prompted), "reference": reference, "references": len(ref_images),
+    detail = {"samples": len(kept), "prompted": len(prompted), "reference": reference, "references": len(d_refs),
               "models": {"dino": dino.model_id, "clip": clip.model_id}, "notes": notes,
               "skipped": bad_refs + bad_samples, "warnings": warnings,
               "samples_dir": str(Path(samples_dir).resolve())}
@@ -142,19 +200,6 @@ def score(store, settings, dataset: str, samples_dir: str | Path, *, label: str,
         out.score_id = store.add_score(sub["id"], label=out.label, metrics=result, detail=detail,
                                        actor=settings.actor)
     return out
-
-
-def _load_samples(samples: list[Sample]) -> tuple[list[Sample], list, list[str]]:
-    """The samples that decode, their images, and a line for each that does not."""
-    kept, images, bad = [], [], []
-    for s in samples:
-        im = try_load_rgb(s.path, MAX_SIDE)
-        if isinstance(im, str):
-            bad.append(f"sample {s.path.name}: {im}")
-            continue
-        images.append(im)
-        kept.append(s)
-    return kept, images, bad
 
 
 def _text_alignment(clip, c_samples, kept: list[Sample], sub: dict, result: dict, notes: dict) -> list[int]:

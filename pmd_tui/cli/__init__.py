@@ -8,6 +8,7 @@ sub-commands; this one owns the entry point and adds them.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
@@ -31,6 +32,7 @@ from pmd_tui.config import PREVIEW_RENDERERS
 @handle_errors
 def main(ctx, db, config, demo, publish_all, repo, to_dir, dry_run, preview):
     """Review, check, caption and publish personalization datasets."""
+    warnings.showwarning = _one_line_warning
     ctx.obj = Context(db, config)
     if ctx.invoked_subcommand is not None:
         if publish_all:
@@ -43,6 +45,16 @@ def main(ctx, db, config, demo, publish_all, repo, to_dir, dry_run, preview):
     from pmd_tui.tui.launch import launch
 
     launch(ctx.obj, demo=demo, preview=preview, repo=repo, to_dir=to_dir)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning (Pillow's DecompressionBombWarning, numpy's RuntimeWarning) as one line on
+    stderr, without the site-packages path and source line Python's default format adds."""
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    try:
+        (file or sys.stderr).write(f"pmd-tui: warning: {text} ({category.__name__})\n")
+    except (OSError, ValueError):
+        pass
 
 
 for _command in (queue.add, queue.sync, queue.list_cmd, queue.show, queue.log_cmd,

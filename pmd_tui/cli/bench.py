@@ -10,6 +10,7 @@ import click
 
 from pmd_tui.cli.common import Context, dump_json, echo, handle_errors, info, out
 from pmd_tui.model_runtime import DEVICES
+from pmd_tui.userfiles import read_user_text
 
 
 @click.command("split")
@@ -31,7 +32,10 @@ def split_cmd(obj: Context, submission_id, val_count, val_files, train_files, as
         raise click.UsageError("give --val N or --files/--train, not both")
     changed = False
     if val_count is not None:
-        choose_validation(store, submission_id, val_count, actor=actor)
+        notes: list[str] = []
+        choose_validation(store, submission_id, val_count, actor=actor, notes=notes)
+        for line in notes:
+            info(f"#{submission_id}: not held out: {line}")
         changed = True
     if val_files:
         changed |= bool(store.set_split(submission_id, val_files, "validation", actor=actor))
@@ -53,7 +57,7 @@ def split_cmd(obj: Context, submission_id, val_count, val_files, train_files, as
 @click.command("prompts")
 @click.argument("submission_id", type=int)
 @click.option("--class-word", help="The class noun of the subject (\"dog\", \"person\", \"painting style\").")
-@click.option("--set", "from_file", type=click.File("r", encoding="utf-8"),
+@click.option("--set", "from_file", type=str, metavar="FILE",
               help="Evaluation prompt templates, one per line ({subject} = trigger + class word); - for stdin.")
 @click.option("--reset", is_flag=True, help="Go back to the default prompts of the concept type.")
 @click.option("--json", "as_json", is_flag=True)
@@ -67,8 +71,9 @@ def prompts_cmd(obj: Context, submission_id, class_word, from_file, reset, as_js
     if from_file and reset:
         raise click.UsageError("give --set or --reset, not both")
     if class_word is not None or from_file or reset:
+        lines = read_user_text(from_file, what="prompt file").splitlines() if from_file else None
         store.set_benchmark(submission_id, actor=obj.settings.actor, class_word=class_word,
-                            prompts=from_file.read().splitlines() if from_file else None, reset_prompts=reset)
+                            prompts=lines, reset_prompts=reset)
         rejudge(obj, submission_id, "evaluation prompts")
     sub = store.get(submission_id)
     stored = store.eval_prompts(submission_id)

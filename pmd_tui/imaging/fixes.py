@@ -18,6 +18,8 @@ from PIL import Image, ImageCms, ImageOps
 from pmd_tui.errors import InputError
 
 ORIENTATION = 0x0112
+# EXIF orientations that move pixels (1 is upright; values outside 1-8 are invalid and mean nothing)
+VALID_ROTATIONS = frozenset(range(2, 9))
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif"}
 BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "grey": (128, 128, 128), "gray": (128, 128, 128)}
@@ -107,14 +109,31 @@ def _encode(im: Image.Image, fmt: str, *, icc: bytes | None, exif: bytes | None)
     return buf.getvalue()
 
 
+# the sample ranges a 32-bit integer image (TIFF "I") really comes in: 8, 10, 12, 14 and 16-bit sensors and
+# scanners store their counts in 32-bit containers; only a range past 16 bits is scaled by its own maximum
+_INT_RANGES = (255, 1023, 4095, 16383, 65535)
+
+
 def _to_8bit(im: Image.Image) -> Image.Image:
-    """16-bit (or float) grey to 8-bit grey by the exact 65535 -> 255 scale; other modes pass through."""
+    """16-bit, 32-bit or float grey to 8-bit grey by the image's real range; other modes pass through.
+
+    16-bit modes use the exact 65535 -> 255 scale. A 32-bit integer image is scaled from the smallest
+    common range that holds its largest value (0-1023 for a 10-bit scan), so values 0-1000 do not all
+    become white (nor black); negative values start the range. Floats in 0-1 scale by 255, others by their
+    maximum."""
     if im.mode not in SIXTEEN_BIT_MODES:
         return im
     arr = np.asarray(im).astype(np.float64)
     if im.mode == "F":
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
         scale = 255.0 if arr.max(initial=0) <= 1.0 else 255.0 / max(arr.max(), 1.0)
         out = arr * scale
+    elif im.mode == "I":
+        low = min(float(arr.min(initial=0)), 0.0)
+        arr = arr - low
+        top = float(arr.max(initial=0))
+        full = next((r for r in _INT_RANGES if top <= r), max(top, 1.0))
+        out = arr * (255.0 / full)
     else:
         out = arr / 257.0
     return Image.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8), "L")
@@ -135,8 +154,8 @@ def fix_image(data: bytes, op: str, *, background: str | tuple | None = None) ->
     source = im.format
     icc = im.info.get("icc_profile")
     if op == "orient":
-        if im.getexif().get(ORIENTATION, 1) in (1, None, 0):
-            return None
+        if im.getexif().get(ORIENTATION, 1) not in VALID_ROTATIONS:
+            return None  # 1 is upright; 0, 9, 65535 ... are not orientations: nothing to apply
         upright = ImageOps.exif_transpose(im)  # a copy whose EXIF no longer has the orientation
         return _result(upright, source, icc=icc, exif=_exif_bytes(upright, reset_orientation=True))
     if op == "rgb":

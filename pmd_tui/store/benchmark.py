@@ -16,6 +16,11 @@ TRAIN, VALIDATION = "train", "validation"
 SPLITS = (TRAIN, VALIDATION)
 
 
+# evaluation prompts are sentences: a text-to-image prompt far past CLIP's 77 tokens is a mistake (a file
+# that is not a prompt list), and each is stored in the queue and published in benchmark.json
+MAX_PROMPT_CHARS = 2000
+MAX_PROMPTS = 1000
+
 class BenchmarkRecords:
     """Split flags, benchmark metadata and run scores; every change is an event with its actor."""
 
@@ -30,6 +35,13 @@ class BenchmarkRecords:
             if unknown:
                 raise InputError(f"#{submission_id} has no image named {unknown[0]!r}")
             changed = [n for n in names if files[n]["split"] != split]
+            if split == VALIDATION and changed:
+                moving = set(changed)
+                training = [f for f in files.values() if not f.get("excluded") and f["split"] != VALIDATION
+                            and f["name"] not in moving]
+                if not training:
+                    raise InputError(f"#{submission_id}: holding out {len(moving)} more image(s) leaves none to "
+                                     "train on (a dataset needs at least one training image)")
             if changed:
                 self.conn.executemany("UPDATE files SET split = ? WHERE id = ?",
                                       [(split, files[n]["id"]) for n in changed])
@@ -57,6 +69,12 @@ class BenchmarkRecords:
             cleaned = [p.strip() for p in prompts if p.strip()]
             if not cleaned:
                 raise InputError("no evaluation prompts given (blank lines are ignored)")
+            if len(cleaned) > MAX_PROMPTS:
+                raise InputError(f"{len(cleaned)} evaluation prompts, over the limit of {MAX_PROMPTS}")
+            for n, text in enumerate(cleaned, 1):
+                if len(text) > MAX_PROMPT_CHARS:
+                    raise InputError(f"evaluation prompt {n} is {len(text):,} characters long, over the limit "
+                                     f"of {MAX_PROMPT_CHARS:,} (one prompt per line)")
             changes["eval_prompts"] = json.dumps(cleaned, ensure_ascii=False)
         elif reset_prompts:
             changes["eval_prompts"] = None

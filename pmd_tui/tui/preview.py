@@ -37,9 +37,12 @@ def _guard_cell_size() -> None:
 
 def image_widget_class(kind: str | None = None):
     """The textual-image widget class for ``kind`` (default: $PMD_PREVIEW or auto); None for 'none'."""
-    kind = (kind or os.environ.get("PMD_PREVIEW") or "auto").lower()
+    source = "preview renderer" if kind else "PMD_PREVIEW"
+    kind = (kind or os.environ.get("PMD_PREVIEW") or "auto").strip().lower()
     if kind not in RENDERERS:
-        raise ValueError(f"unknown preview renderer {kind!r}; choose from {', '.join(RENDERERS)}")
+        from pmd_tui.errors import InputError
+        from pmd_tui.safetext import escape
+        raise InputError(f"{source}: unknown preview renderer {escape(kind)!r}; choose one of {', '.join(RENDERERS)}")
     if kind == "none":
         return None
     _guard_cell_size()

@@ -27,8 +27,10 @@ def opt_out_names(settings) -> list[str]:
     """The config's list plus the maintainer's file (one name per line, # comments)."""
     found = list(settings.opt_out_artists)
     path: Path | None = settings.opt_out_file
-    if path is not None and path.is_file():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    if path is not None and path.exists():
+        from pmd_tui.userfiles import read_user_text
+
+        for line in read_user_text(path, what="artist opt-out list").splitlines():
             line = line.split("#", 1)[0].strip()
             if line:
                 found.append(line)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from pmd_tui.checks.analysis import matchable_phash
 from pmd_tui.checks.model import CheckContext, finding, names, plural
 from pmd_tui.checks.neardup import HashIndex, find_near_duplicates
+from pmd_tui.imaging.fixes import VALID_ROTATIONS
 from pmd_tui.imaging.upscale import verdict
 
 RULES = (
@@ -181,7 +182,7 @@ def _metadata_findings(ctx: CheckContext) -> list[dict]:
     out = [finding("images.gps-metadata", "warn", f"{plural(len(gps), 'image')} {_verb(len(gps), 'carries', 'carry')} "
                    f"location metadata (stripped on publish): {names(gps)}", gps)
            if gps else finding("images.gps-metadata", "pass", "no location metadata")]
-    out.append(_info("images.exif-rotation", _flag(ctx, lambda a: a.get("orientation", 1) != 1),
+    out.append(_info("images.exif-rotation", _flag(ctx, lambda a: a.get("orientation", 1) in VALID_ROTATIONS),
                      ("is rotated by EXIF orientation (viewers and trainers apply it)",
                       "are rotated by EXIF orientation (viewers and trainers apply it)"), "no EXIF rotation"))
     out.append(_info("images.cmyk", _flag(ctx, lambda a: a.get("cmyk")), ("is CMYK (converted by loaders)", "are CMYK (converted by loaders)"),
