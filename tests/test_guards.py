@@ -554,7 +554,7 @@ def test_an_approval_names_what_blocks_it_and_records_why(tmp_path, store, setti
     store.save_checks(sid, [finding("format.layout", "pass", "ok")], actor="t")  # approved -> checked
     approve(store, settings, sid, note="fine as it is")
     assert store.events(sid)[-1]["detail"] == {"from": "checked", "to": "approved", "reason": "fine as it is",
-                                               "note": "fine as it is"}
+                                               "note": "fine as it is", "findings": {}, "revision": 0}
     assert store.get(sid)["status_reason"] == "fine as it is"
 
 
