@@ -155,7 +155,10 @@ def test_a_change_after_approval_is_judged_again(store, settings, tmp_path):
     # a harmless change keeps the approval and leaves a fresh check behind
     out = fixes.set_excluded(store, settings, sid, ["img02.jpg"], True)
     assert out.message is None and store.get(sid)["status"] == "approved"
-    assert store.events(sid)[-1]["action"] == "checked"
+    # ... and the approval moves to the new revision (judged on it): publishable again
+    assert [e["action"] for e in store.events(sid)[-2:]] == ["checked", "rejudged"]
+    sub = store.get(sid)
+    assert sub["approved_revision"] == sub["revision"] == sub["checked_revision"]
 
     # bringing back the corrupt image reopens it: the decision rests on the current state
     out = fixes.set_excluded(store, settings, sid, ["broken.jpg"], False)

@@ -547,12 +547,14 @@ def test_an_approval_names_what_blocks_it_and_records_why(tmp_path, store, setti
     assert (event["action"], event["actor"]) == ("approved", "maint")
     assert event["detail"] == {"from": "checked", "to": "approved", "reason": "consent by mail",
                                "overridden": ["consent.likeness"], "overridden_status": {"consent.likeness": "pending"},
+                               "overridden_messages": {"consent.likeness": "attest the likeness"},
+                               "findings": {"consent.likeness": "pending"}, "revision": 0,
                                "override_reason": "consent by mail", "note": "seen in person"}
 
     store.save_checks(sid, [finding("format.layout", "pass", "ok")], actor="t")  # approved -> checked
     approve(store, settings, sid, note="fine as it is")
     assert store.events(sid)[-1]["detail"] == {"from": "checked", "to": "approved", "reason": "fine as it is",
-                                               "note": "fine as it is"}
+                                               "note": "fine as it is", "findings": {}, "revision": 0}
     assert store.get(sid)["status_reason"] == "fine as it is"
 
 
@@ -704,7 +706,9 @@ def test_republishing_a_changed_set_to_a_folder_swaps_it_in_and_leaves_nothing_h
     folder = out / first.folder
     img = store.files(sid, "image")[0]
     store.set_caption(img["id"], "a new caption", actor="t")
-    store.transition(sid, "approved", actor="t", action="reopened") if store.get(sid)["status"] == "published" else None
+    from pmd_tui.decisions import rejudge_after_edit
+
+    rejudge_after_edit(store, settings, sid, actor="t", what="caption edit")  # what the edit services do
     [again] = publish(store, settings, [sid], to_dir=str(out))
     assert again.outcome == "published" and again.plan.update
     assert (folder / (img["name"].rsplit(".", 1)[0] + ".txt")).read_text() == "a new caption\n"

@@ -135,7 +135,10 @@ def test_edited_caption_republishes_only_what_changed(hub, store, settings, tmp_
     publish(store, settings, [sid])
     f = next(f for f in store.files(sid, "image") if f["name"] == "img1.jpg")
     store.set_caption(f["id"], "a corrected caption", actor="t")
+    from pmd_tui.decisions import rejudge_after_edit
     from pmd_tui.publish.service import publish_one, make_target
+
+    rejudge_after_edit(store, settings, sid, actor="t", what="caption edit")  # what the edit services do
 
     target = make_target(settings, REPO)
     r = publish_one(store, settings, target, sid, dry_run=True)

@@ -80,7 +80,9 @@ async def test_edit_caption_is_persisted_with_history_and_undo(demo):
         assert saved["caption"] == "a photo of ohwx dog in the hills, picture 0 with a red ball"
         assert saved["caption_source"] == "edited"
         # rex is approved: the edit is judged again (a check after it), and it stays approved
-        assert [e["action"] for e in store.events(saved["submission_id"])][-2:] == ["caption-edited", "checked"]
+        # (the approval moves to the edit's revision: "rejudged")
+        assert [e["action"] for e in store.events(saved["submission_id"])][-3:] == [
+            "caption-edited", "checked", "rejudged"]
         assert store.get(saved["submission_id"])["status"] == "approved"
         await pilot.press("u")
         assert store.file(f["id"])["caption"] == "a photo of ohwx dog in the hills, picture 0"

@@ -118,6 +118,30 @@ def evaluate(store: QueueStore, settings: Settings, submission_id: int, analyses
     return findings
 
 
+CHECK_ATTEMPTS = 5  # a submission edited this many times while it is being checked is reported, not guessed
+
+
+def check_current(store: QueueStore, settings: Settings, submission_id: int, *, actor: str,
+                  analyses: dict[str, dict] | None = None, people: list[dict] | None = None,
+                  keep_status: bool = False) -> tuple[int, list[dict]]:
+    """Evaluate and store one submission's findings on one revision; returns (revision, findings).
+
+    The revision is read before the rules read anything; the store saves the findings only if it is still
+    the current one, so an edit that lands while the rules run (another process) makes this evaluate again
+    instead of storing findings of the older content over the edit's own re-check."""
+    for _ in range(CHECK_ATTEMPTS):
+        revision = store.get(submission_id)["revision"]
+        if analyses is None or any(f["sha256"] not in analyses for f in store.files(submission_id, "image")
+                                   if f["sha256"] and not f["excluded"]):
+            analyses = {**(analyses or {}), **analyse_submissions(store, settings, [submission_id])}
+        findings = evaluate(store, settings, submission_id, analyses, people)
+        if store.save_checks(submission_id, findings, actor=actor, keep_status=keep_status, revision=revision):
+            return revision, findings
+    from pmd_tui.errors import StateError
+
+    raise StateError(f"submission {submission_id} kept changing while it was checked; check it again")
+
+
 def iter_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, progress: Progress | None = None,
                 cancel: threading.Event | None = None) -> Iterator[tuple[int, list[dict]]]:
     """Check submissions one by one, storing each one's findings (it moves to ``checked``) as it goes; stops
@@ -130,8 +154,7 @@ def iter_checks(store: QueueStore, settings: Settings, ids: Iterable[int], *, pr
     for i, sid in enumerate(ids):
         if is_cancelled(cancel):
             return
-        findings = evaluate(store, settings, sid, analyses, people)
-        store.save_checks(sid, findings, actor=settings.actor)
+        _, findings = check_current(store, settings, sid, actor=settings.actor, analyses=analyses, people=people)
         yield sid, findings
         if progress:
             progress(i + 1, len(ids), f"checked #{sid}")

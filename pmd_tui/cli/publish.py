@@ -34,6 +34,9 @@ def run_publish(obj: Context, ids: list[int] | None, *, repo=None, to_dir=None, 
                 out(line)
         elif r.outcome == "unchanged":
             out(f"#{r.submission_id} {r.name}: unchanged, nothing to commit")
+        elif r.outcome == "changed":
+            info(f"#{r.submission_id} {r.name}: changed while it was published; not marked published "
+                 f"(its folder holds the approved state): judge it again, then publish")
         else:
             out(f"#{r.submission_id} {r.name}: published {r.folder}/ ({r.plan.summary()}) {r.url or ''}".rstrip())
             if not to_dir:

@@ -194,6 +194,9 @@ def build_bundle(store: QueueStore, submission_id: int) -> Bundle:
     metadata: dict[str, list[dict]] = {"": [], VALIDATION_DIR: []}
     for f in images:
         data = (staged / f["name"]).read_bytes()
+        if f["sha256"] and hashlib.sha256(data).hexdigest() != f["sha256"]:  # not the bytes that were judged
+            raise PmdError(f"#{submission_id} {f['name']}: the staged file is not the image the queue holds "
+                           "(its sha256 differs): judge it again (pmd-tui check) before publishing")
         data = strip_location(data) or data
         left = independent_location_check(data) or location_sources(data)
         if left:  # read back by another reader than the stripper: never publish a location

@@ -79,14 +79,39 @@ def _message(store: QueueStore, subs: list[dict], bundles: list) -> str:
     return f"Publish {len(bundles)} datasets: {names}"[:200]
 
 
+def publishable_revision(store: QueueStore, submission_id: int) -> int:
+    """The revision that may be published: the approved one, and only while it is the current one. A change
+    after approval (even one whose re-judgement never ran: a crash) moved the revision, so it is refused
+    until the set is judged again."""
+    sub = store.get(submission_id)
+    if sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
+        raise StateError(f"submission {submission_id} is {sub['status']}: only approved submissions are published")
+    if sub["approved_revision"] is None or sub["approved_revision"] != sub["revision"]:
+        raise StateError(f"submission {submission_id} changed after it was approved (approved revision "
+                         f"{sub['approved_revision']}, now {sub['revision']}): judge it again "
+                         f"(pmd-tui check {submission_id}, then approve) before publishing")
+    return sub["revision"]
+
+
+def bundle_at(store: QueueStore, submission_id: int, revision: int):
+    """The folder's content read under the approval: the revision is the approved one before the files are
+    listed and still after their bytes are read (every change moves it), and each image's bytes match the
+    sha256 the queue holds at that revision; otherwise the set is refused."""
+    bundle = build_bundle(store, submission_id)
+    if store.get(submission_id)["revision"] != revision:
+        raise StateError(f"submission {submission_id} changed while it was being read for publishing: "
+                         "judge it again before publishing")
+    return bundle
+
+
 def publish_group(store: QueueStore, settings: Settings, target: PublishTarget, ids: list[int], *,
                   dry_run: bool = False) -> list[PublishResult]:
     """Publish these submissions in one commit (all or nothing); one result per submission."""
     subs = [store.get(sid) for sid in ids]
-    for sub in subs:
-        if sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
-            raise StateError(f"submission {sub['id']} is {sub['status']}: only approved submissions are published")
-    bundles = [build_bundle(store, sid) for sid in ids]
+    revisions = [publishable_revision(store, sid) for sid in ids]
+    bundles = [bundle_at(store, sid, rev) for sid, rev in zip(ids, revisions)]
+    for sub, rev in zip(subs, revisions):
+        sub["approved_revision"] = rev
     with target.transaction():  # read, plan and commit on one state of the target (lock or compare-and-swap)
         return _publish_bundles(store, settings, target, subs, bundles, dry_run=dry_run)
 
@@ -119,6 +144,12 @@ def _publish_bundles(store: QueueStore, settings: Settings, target: PublishTarge
             f"{b.folder}: {b.stats['images']} images, captioning: {b.stats['caption_method']}, "
             f"concept: {sub['concept_type'] or 'n/a'}" for sub, b in zip(subs, bundles))
         description += f". Published with pmd-tui by {settings.actor}."
+        for sub in subs:  # the last look before the upload: an edit since the bundle was read stops it
+            if store.get(sub["id"])["revision"] != sub["approved_revision"]:
+                raise StateError(f"submission {sub['id']} changed while it was being published: judge it again")
+        from pmd_tui.crashpoints import kill_point
+
+        kill_point("publish-before-commit")
         commit, url = target.commit(desired, plan, _message(store, subs, bundles), description)
         for r in results:
             r.outcome = "published" if len(bundles) == 1 or plan.touches(r.folder) else "unchanged"
@@ -129,6 +160,11 @@ def _publish_bundles(store: QueueStore, settings: Settings, target: PublishTarge
             r.commit, r.url = commit, url
             store.record_publication(sub["id"], target=target.label, folder=b.folder, content_hash=b.content_hash(),
                                      commit_id=commit, url=url, actor=settings.actor)
+            if store.get(sub["id"])["revision"] != sub["approved_revision"]:
+                # changed during the upload: the folder holds the approved revision, the queue a newer one that
+                # nobody judged; it stays approved-but-unmatched (not published) until judged and published again
+                r.outcome = "changed"
+                continue
             store.transition(sub["id"], Status.PUBLISHED, actor=settings.actor, action="published",
                              destination=target.label, folder=b.folder, commit=commit, url=url,
                              changes=r.plan.summary(), expect=(sub["status"],))

@@ -89,9 +89,13 @@ class BenchmarkRecords:
         return self.get(submission_id)
 
     def touch(self, submission_id: int) -> None:
+        """Record that the submission's content changed: the one place the revision moves. Every write
+        method that changes content calls it inside its own transaction, so no approval or findings made on
+        the earlier content can match the new one, even if the process dies right after the change."""
         from pmd_tui.store.queue import now
 
-        self.conn.execute("UPDATE submissions SET updated_at = ? WHERE id = ?", (now(), submission_id))
+        self.conn.execute("UPDATE submissions SET revision = revision + 1, updated_at = ? WHERE id = ?",
+                          (now(), submission_id))
 
     def find_dataset(self, name: str) -> dict:
         """The submission a dataset name refers to: published first, then approved, then any, newest first."""

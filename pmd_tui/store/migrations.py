@@ -141,6 +141,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE submissions ADD COLUMN published_person_attestation TEXT;
     ALTER TABLE submissions ADD COLUMN identity_forgotten_at TEXT;
     """,
+    # 7: an approval is of one exact state: the revision moves with every content change (in the change's own
+    # transaction); the findings and the approval record the revision they were made on
+    """
+    ALTER TABLE submissions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE submissions ADD COLUMN checked_revision INTEGER;
+    ALTER TABLE submissions ADD COLUMN approved_revision INTEGER;
+    UPDATE submissions SET checked_revision = 0 WHERE status != 'new';
+    UPDATE submissions SET approved_revision = 0 WHERE status IN ('approved', 'published');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -339,7 +339,8 @@ class QueueStore(BenchmarkRecords):
             current = self.get(submission_id)
             diff = {k: v for k, v in changes.items() if current.get(k) != v}
             if diff:
-                self.db["submissions"].update(submission_id, {**diff, "updated_at": now()})
+                self.db["submissions"].update(submission_id, diff)
+                self.touch(submission_id)
                 self.log(submission_id, "metadata-edited", actor,
                          changes={k: [current.get(k), v] for k, v in diff.items()})
         return self.get(submission_id)
@@ -359,7 +360,8 @@ class QueueStore(BenchmarkRecords):
             if same_person_ok is not None:
                 changes["published_person_attestation"] = "may-be-in-this-set" if same_person_ok else None
             if changes:
-                self.db["submissions"].update(submission_id, {**changes, "updated_at": now()})
+                self.db["submissions"].update(submission_id, changes)
+                self.touch(submission_id)
                 self.log(submission_id, "attested", actor, **changes)
 
     def transition(self, submission_id: int, target: Status | str, *, actor: str, action: str,
@@ -377,6 +379,8 @@ class QueueStore(BenchmarkRecords):
                 "UPDATE submissions SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
                 (target.value, reason, now(), submission_id),
             )
+            if target not in (Status.APPROVED, Status.PUBLISHED):  # an approval ends with its status
+                self.conn.execute("UPDATE submissions SET approved_revision = NULL WHERE id = ?", (submission_id,))
             extra = {"from": current, "to": target.value, **detail}
             if reason:
                 extra["reason"] = reason
@@ -415,7 +419,7 @@ class QueueStore(BenchmarkRecords):
                 "UPDATE files SET caption = ?, caption_source = ?, caption_detail = ? WHERE id = ?",
                 (text, source, detail, file_id),
             )
-            self.conn.execute("UPDATE submissions SET updated_at = ? WHERE id = ?", (now(), f["submission_id"]))
+            self.touch(f["submission_id"])
             self.log(f["submission_id"], action, actor, file_id=file_id, file=f["name"],
                      old=f["caption"], old_source=f["caption_source"], old_detail=f["caption_detail"],
                      new=text, source=source, detail=detail, **extra)
@@ -453,7 +457,7 @@ class QueueStore(BenchmarkRecords):
             if changed:
                 self.conn.executemany("UPDATE files SET excluded = ? WHERE id = ?",
                                       [(int(excluded), rows[n]["id"]) for n in changed])
-                self.conn.execute("UPDATE submissions SET updated_at = ? WHERE id = ?", (now(), submission_id))
+                self.touch(submission_id)
                 extra = {"reason": reason} if reason else {}
                 self.log(submission_id, "images-excluded" if excluded else "images-restored", actor,
                          files=changed, **extra)
@@ -486,17 +490,25 @@ class QueueStore(BenchmarkRecords):
                 self.conn.execute(f"UPDATE files SET {sets} WHERE id = ?", (*fields.values(), file_id))
                 changes.append({"file_id": file_id, "file": f["name"],
                                 "old": {k: f[k] for k in self.IMAGE_FIELDS}, "new": {**{k: f[k] for k in self.IMAGE_FIELDS}, **fields}})
-            self.conn.execute("UPDATE submissions SET updated_at = ? WHERE id = ?", (now(), submission_id))
+            self.touch(submission_id)
             self.log(submission_id, action, actor, changes=changes, **detail)
             return self.conn.execute("SELECT MAX(id) FROM events WHERE submission_id = ?", (submission_id,)).fetchone()[0]
 
     # -- checks ----------------------------------------------------------------------------------
     def save_checks(self, submission_id: int, findings: list[dict], *, actor: str,
-                    keep_status: bool = False) -> None:
+                    keep_status: bool = False, revision: int | None = None) -> bool:
         """Replace the findings; a new, checked, approved or rejected one becomes ``checked`` unless
-        ``keep_status`` (re-judging after an edit decides the status itself); a published one stays."""
+        ``keep_status`` (re-judging after an edit decides the status itself); a published one stays.
+
+        ``revision`` is the revision the findings were computed on (read before the rules read the
+        submission). When the submission moved on meanwhile, nothing is saved and False is returned: the
+        caller computes them again, so stored findings never describe an older state than they claim
+        (a check started before an edit cannot overwrite the edit's own re-check)."""
         stamp = now()
         with self.transaction():
+            sub = self.get(submission_id)
+            if revision is not None and sub["revision"] != revision:
+                return False
             self.conn.execute("DELETE FROM checks WHERE submission_id = ?", (submission_id,))
             self.db["checks"].insert_all(
                 {
@@ -510,14 +522,71 @@ class QueueStore(BenchmarkRecords):
                 }
                 for f in findings
             )
-            current = self.get(submission_id)["status"]
+            self.conn.execute("UPDATE submissions SET checked_revision = ? WHERE id = ?",
+                              (sub["revision"] if revision is None else revision, submission_id))
+            current = sub["status"]
             counts = {}
             for f in findings:
                 counts[f["status"]] = counts.get(f["status"], 0) + 1
             if current != Status.PUBLISHED and not keep_status:
-                self.transition(submission_id, Status.CHECKED, actor=actor, action="checked", counts=counts)
+                self.transition(submission_id, Status.CHECKED, actor=actor, action="checked", counts=counts,
+                                revision=sub["revision"] if revision is None else revision)
             else:
-                self.log(submission_id, "checked", actor, counts=counts)
+                self.log(submission_id, "checked", actor, counts=counts,
+                         revision=sub["revision"] if revision is None else revision)
+        return True
+
+    def confirm_approval(self, submission_id: int, revision: int, *, actor: str, what: str) -> str | None:
+        """After an edit was judged again on ``revision`` with nothing new blocking: the approval now covers
+        that revision (a published set becomes approved, so the next publish updates its folder). Refused
+        (None returned, nothing written) when the submission moved on meanwhile; returns the old status."""
+        with self.transaction():
+            sub = self.get(submission_id)
+            if sub["revision"] != revision or sub["status"] not in (Status.APPROVED, Status.PUBLISHED):
+                return None
+            if sub["status"] == Status.PUBLISHED:
+                self.transition(submission_id, Status.APPROVED, actor=actor, action="reopened", reason=what,
+                                expect=(Status.PUBLISHED,), what=what, revision=revision)
+            elif sub["approved_revision"] != revision:
+                self.log(submission_id, "rejudged", actor, what=what, revision=revision,
+                         was=sub["approved_revision"])
+            self.conn.execute("UPDATE submissions SET approved_revision = ? WHERE id = ?", (revision, submission_id))
+            return sub["status"]
+
+    def findings_stale(self, submission_id: int) -> tuple[int, int | None] | None:
+        """(current revision, revision the stored findings describe) when the findings are older than the
+        content (an edit whose re-check has not run: a crash, or another process), else None."""
+        sub = self.get(submission_id)
+        if sub["status"] == Status.NEW or sub["checked_revision"] == sub["revision"]:
+            return None
+        return sub["revision"], sub["checked_revision"]
+
+    def approve_revision(self, submission_id: int, revision: int, *, blocking: Iterable[str], actor: str,
+                         action: str = "approved", expect: Iterable[str] = ("checked",),
+                         reason: str | None = None, **detail: Any) -> None:
+        """Approve exactly ``revision``: in one transaction, refuse unless the submission is still at that
+        revision, its findings were computed on it, and its blocking findings are exactly ``blocking`` (the
+        ones the approver saw and, with an override, covered); then record it as the approved revision."""
+        from pmd_tui.store.vocabulary import BLOCKING
+
+        with self.transaction():
+            sub = self.get(submission_id)
+            if sub["status"] not in set(expect):
+                raise StateError(f"submission {submission_id} is {sub['status']}")
+            if sub["revision"] != revision:
+                raise StateError(f"submission {submission_id} changed since it was shown (revision {revision}, "
+                                 f"now {sub['revision']}): look at it again")
+            if sub["checked_revision"] != revision:
+                raise StateError(f"submission {submission_id}'s findings are stale (computed on revision "
+                                 f"{sub['checked_revision']}, now {revision}): check it again")
+            now_blocking = {c["rule"] for c in self.checks(submission_id) if c["status"] in BLOCKING}
+            new = sorted(now_blocking - set(blocking))
+            if new:
+                raise StateError(f"submission {submission_id} has new blocking findings not shown when it was "
+                                 f"judged: {', '.join(new)}; look at it again")
+            self.transition(submission_id, Status.APPROVED, actor=actor, action=action, reason=reason,
+                            expect=expect, revision=revision, **detail)
+            self.conn.execute("UPDATE submissions SET approved_revision = ? WHERE id = ?", (revision, submission_id))
 
     EDIT_ACTIONS = ("caption-edited", "caption-generated", "caption-undone", "metadata-edited", "attested",
                     "images-excluded", "images-restored", "images-fixed", "fix-undone",

@@ -53,6 +53,35 @@ class SubmissionActions:
             self.app.notify(said, severity="warning", timeout=10)
         return said
 
+    def shown(self, sid: int) -> dict | None:
+        """The submission as this screen shows it (the review screen's ``sub``, the queue's row), or None."""
+        sub = getattr(self, "sub", None)
+        if isinstance(sub, dict) and sub.get("id") == sid:
+            return sub
+        return next((r for r in getattr(self, "rows", None) or [] if r.get("id") == sid), None)
+
+    def moved_on(self, sid: int) -> bool:
+        """True when another process changed the submission since this screen showed it: the screen is
+        refreshed and says what changed in one line, so the maintainer is asked again on what is now shown."""
+        shown = self.shown(sid)
+        if shown is None or "revision" not in shown:
+            return False
+        store = self.app.store
+        now = store.get(sid)
+        if (shown["revision"], shown["status"]) == (now["revision"], now["status"]):
+            return False
+        what = []
+        if shown["status"] != now["status"]:
+            what.append(f"it is now {now['status']} (was {shown['status']})")
+        if shown["revision"] != now["revision"]:
+            edits = [e for e in store.events(sid) if e["action"] in store.EDIT_ACTIONS]
+            last = f", latest: {edits[-1]['action']} by {edits[-1]['actor']}" if edits else ""
+            what.append(f"its content changed ({now['revision'] - shown['revision']} change(s){last})")
+        self.refresh_data()
+        self.app.notify(f"#{sid} changed meanwhile: {'; '.join(what)}. Look again.", severity="warning",
+                        timeout=10)
+        return True
+
     def _guard(self, fn, *args, **kwargs) -> bool:
         try:
             fn(*args, **kwargs)
@@ -71,6 +100,8 @@ class SubmissionActions:
         if sid is None:
             return
         store, settings = self.app.store, self.app.settings
+        if self.moved_on(sid):
+            return
         sub = store.get(sid)
         said = {
             Status.NEW: f"#{sid} has not been checked yet: run the checks first (c)",
@@ -83,28 +114,42 @@ class SubmissionActions:
             self.app.notify(said, severity="information" if sub["status"] in (Status.APPROVED, Status.PUBLISHED)
                             else "warning")
             return
+        # the dialog judges this revision and these findings: the approval covers them and nothing newer
+        revision = sub["revision"]
         blockers = blocking_findings(store, sid)
+        seen = [c["rule"] for c in blockers]
 
         def done(ok: bool) -> None:
             self.app.notify(f"approved #{sid} {sub['name']}")
             self.app.tell_issue(sid, "approved")
             self.refresh_data()
 
+        def decide(**kw) -> None:
+            try:
+                approve(store, settings, sid, revision=revision, seen=seen, **kw)
+            except PmdError as exc:
+                if not self.moved_on(sid):
+                    self.app.notify(str(exc), severity="error", timeout=8)
+                    self.refresh_data()
+                return
+            done(True)
+
         if blockers:
             detail = "Blocking findings:\n" + "\n".join(f"  {c['status']:<8} {c['rule']}: {c['message']}"
                                                        for c in blockers)
 
             def with_override(reason: str | None) -> None:
-                if reason and self._guard(approve, store, settings, sid, override=reason):
-                    done(True)
+                if reason:
+                    decide(override=reason)
 
             self.app.push_screen(ReasonDialog(f"Approve #{sid} {sub['name']} despite these findings?", [],
-                                              detail=detail + "\n\nWrite why (recorded as an override):",
+                                              detail=detail + "\n\nWrite why (recorded as an override of "
+                                              "exactly these findings):",
                                               ok_label="Approve with override"), with_override)
         else:
             def confirmed(yes: bool) -> None:
-                if yes and self._guard(approve, store, settings, sid):
-                    done(True)
+                if yes:
+                    decide()
 
             self.app.push_screen(ConfirmDialog(f"Approve #{sid} {sub['name']}?", confirm_label="Approve"), confirmed)
 
@@ -113,6 +158,8 @@ class SubmissionActions:
         if sid is None:
             return
         store, settings = self.app.store, self.app.settings
+        if self.moved_on(sid):
+            return
         sub = store.get(sid)
         suggestions = [f"{c['rule']}: {c['message']}" for c in store.checks(sid)
                        if severity_rank(c["status"]) >= Severity.WARN.rank]
@@ -132,6 +179,8 @@ class SubmissionActions:
         if sid is None:
             return
         store = self.app.store
+        if self.moved_on(sid):
+            return
 
         def saved(result: dict | None) -> None:
             if result is None:
@@ -152,6 +201,8 @@ class SubmissionActions:
         if sid is None:
             return
         store = self.app.store
+        if self.moved_on(sid):
+            return
 
         def saved(changes: dict | None) -> None:
             if changes and self._guard(store.update_fields, sid, changes, actor=self.app.settings.actor):

@@ -491,8 +491,11 @@ class ReviewScreen(SubmissionActions, Screen):
 
     def _rejudge_caption(self, what: str) -> None:
         """A caption changed on an approved or published set: judged again; the header and findings follow."""
-        if self.sub["status"] in ("approved", "published") and self.rejudge(self.submission_id, what):
-            self.sub = self.app.store.get(self.submission_id)
+        # the status as it is now, not as shown: another process may have approved it meanwhile
+        said = self.app.store.get(self.submission_id)["status"] in ("approved", "published") \
+            and self.rejudge(self.submission_id, what)
+        self.sub = self.app.store.get(self.submission_id)  # this screen's own edit: its revision is shown
+        if said:
             self.findings = self.app.store.checks(self.submission_id)
             self._render_findings()
             self._render_meta()
