@@ -45,9 +45,10 @@ def user_pattern(find: str) -> regex.Pattern:
 
 
 def bounded_sub(pattern: regex.Pattern, repl: str, text: str) -> str:
-    """``pattern.sub`` that gives up after PATTERN_TIMEOUT_S instead of backtracking forever."""
+    """``pattern.sub`` that gives up after PATTERN_TIMEOUT_S instead of backtracking forever; it releases
+    the GIL while it matches (``concurrent``), so the TUI's event loop keeps running beside it."""
     try:
-        return pattern.sub(repl, text, timeout=PATTERN_TIMEOUT_S)
+        return pattern.sub(repl, text, timeout=PATTERN_TIMEOUT_S, concurrent=True)
     except TimeoutError:
         raise InputError(f"the pattern {pattern.pattern!r} took longer than {PATTERN_TIMEOUT_S:g} s on one "
                          "caption (catastrophic backtracking); simplify it") from None

@@ -110,7 +110,7 @@ async def test_a_messy_submission_becomes_publishable_in_the_review_screen(store
         assert isinstance(app.screen, BulkCaptionDialog)
         assert app.screen.query_one("#a", Input).value == "hlx woman"
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await settle(pilot)  # the preview is computed in a worker
         preview = app.screen
         assert isinstance(preview, CaptionPreviewDialog)
         assert len(preview.changes) == 6  # every caption but the excluded one, each shown before applying
@@ -180,7 +180,7 @@ async def test_bulk_dialog_replace_with_regex_and_cancelled_preview(store, setti
         dialog.query_one("#b", Input).value = r"person \1"
         dialog.query_one("#regex").value = True
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await settle(pilot)  # the preview is computed in a worker
         assert isinstance(app.screen, CaptionPreviewDialog)
         assert ("beach0.jpg", "a photo of a woman on the beach, 0", "a photo of a person on the beach, 0") \
             in app.screen.changes
@@ -271,3 +271,43 @@ async def test_fix_dialog_flattens_alpha_on_the_typed_background_or_keeps_it(sto
         assert im.mode == "RGB" and im.getpixel((5, 5)) == (16, 32, 48)
     fixed = [e for e in store.events(sid) if e["action"] == "images-fixed"][-1]
     assert fixed["detail"]["background"] == "#102030"
+
+
+async def test_a_catastrophic_pattern_never_freezes_the_tui(store, settings, tmp_path, monkeypatch):
+    """The preview runs in a worker, bounded by the pattern time limit: the event loop keeps answering while
+    it runs and the refusal is one notification (issue 28: ``(a|aa)+$`` backtracks in any engine)."""
+    import asyncio
+    import time
+
+    from pmd_tui import bulk_captions
+
+    monkeypatch.setattr(bulk_captions, "PATTERN_TIMEOUT_S", 3.0)  # on the event loop this would block 3 s
+    sid = add_source(store, settings, holiday_zip(tmp_path), name="holiday")
+    f = store.files(sid, "image")[0]
+    store.set_caption(f["id"], "a" * 40 + "!", actor="t")
+    app = PmdApp(store, settings, image_cls=image_widget_class("halfcell"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("B")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("RadioSet").query("RadioButton")[2].value = True  # find and replace
+        await pilot.pause()
+        dialog.query_one("#a", Input).value = r"(a|aa)+$"
+        dialog.query_one("#b", Input).value = "x"
+        dialog.query_one("#regex").value = True
+        start = time.monotonic()
+        await pilot.press("ctrl+s")
+        gaps, last = [], time.monotonic()
+        while any(w.group == "bulk-preview" and not w.is_finished for w in app.workers):
+            await asyncio.sleep(0.05)  # the loop gets back here every 50 ms while the pattern runs
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+        assert time.monotonic() - start >= 3.0  # the pattern really ran until its time limit ...
+        assert len(gaps) > 10 and max(gaps) < 0.5  # ... and the event loop was never blocked meanwhile
+        await settle(pilot)
+        assert not any(isinstance(s, CaptionPreviewDialog) for s in app.screen_stack)
+        assert any("took longer than" in str(n.message) for n in app._notifications)
+        assert store.file(f["id"])["caption"] == "a" * 40 + "!"

@@ -692,8 +692,25 @@ class ReviewScreen(SubmissionActions, Screen):
                     self._changed(text)
                 return
             op = result.pop("op")
-            p = self._run(bulk.plan, store, sid, op, **result)
-            if p is None:
+            # a user's pattern runs off the event loop (bounded by bulk_captions' time limits), so the app
+            # stays responsive and quits on ctrl+q, SIGTERM and SIGHUP while a preview is computed
+            self.run_worker(lambda: preview_in_thread(op, result), thread=True, exclusive=True,
+                            group="bulk-preview", name="bulk caption preview")
+
+        def preview_in_thread(op: str, result: dict) -> None:
+            from pmd_tui.errors import PmdError
+
+            try:
+                p = bulk.plan(store, sid, op, **result)
+            except PmdError as exc:
+                self.app.call_from_thread(self.app.notify, str(exc), severity="error", timeout=8)
+                return
+            finally:
+                store.close()  # this thread's connection
+            self.app.call_from_thread(show_preview, op, p)
+
+        def show_preview(op: str, p) -> None:
+            if not self.is_attached:
                 return
             if p.empty:
                 self.notify(f"{bulk.OPERATIONS[op]}: no caption would change", timeout=4)
